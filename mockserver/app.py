@@ -1,0 +1,148 @@
+"""`create_app(settings)`: the emulator as a Starlette app — control API, media, and every family's routes."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import pkgutil
+from collections.abc import AsyncIterator
+from types import ModuleType
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from mockserver import control, media
+from mockserver.contracts import Contracts, load_contracts
+from mockserver.errors import ApiError, error_response
+from mockserver.models import Model, ModelCatalog
+from mockserver.pipeline import Endpoint, endpoint_app
+from mockserver.settings import Settings
+from mockserver.state import MockState
+
+log = logging.getLogger("mockserver")
+
+
+def family_modules() -> list[ModuleType]:
+    """Every module in `mockserver.families` (sorted by name); each exports `ROUTES`."""
+    from mockserver import families
+
+    names = sorted(m.name for m in pkgutil.iter_modules(families.__path__) if not m.name.startswith("_"))
+    return [importlib.import_module(f"mockserver.families.{name}") for name in names]
+
+
+def family_routes(state: MockState) -> tuple[list[BaseRoute], dict[str, str]]:
+    """Starlette routes for every family endpoint, and the (method, path) → operation map."""
+    routes: list[BaseRoute] = []
+    served: dict[str, str] = {}
+    catalog = ModelCatalog()
+    state.ext["models"] = catalog
+    modules = family_modules()
+    for module in modules:
+        for model in getattr(module, "MODELS", ()):
+            catalog.add(model)
+    for extra in state.settings.models:
+        catalog.add(Model(extra, "custom"))
+    for module in modules:
+        setup = getattr(module, "setup", None)
+        if setup is not None:
+            setup(state)
+        endpoints: list[Endpoint] = getattr(module, "ROUTES", [])
+        for endpoint in endpoints:
+            contract = state.contracts.get(endpoint.operation)
+            method = (endpoint.method or contract.method).upper()
+            path = endpoint.path or contract.path
+            key = f"{method} {path}"
+            if key in served:
+                raise RuntimeError(f"{key} is served twice ({served[key]} and {endpoint.operation})")
+            served[key] = endpoint.operation
+            routes.append(
+                Route(path, endpoint_app(endpoint, contract, state), methods=[method], name=endpoint.operation)
+            )
+    return routes, served
+
+
+class FamilyGuess:
+    """Which family's envelope a request to an unknown path or with a wrong method gets."""
+
+    def __init__(self, contracts: Contracts) -> None:
+        self.first: dict[str, str] = {}
+        self.second: dict[str, str] = {}
+        for c in contracts:
+            parts = [p for p in c.path.split("/") if p][:2]
+            if not parts:
+                continue
+            if parts[0] == "v1" and len(parts) > 1:
+                self.second.setdefault(parts[1].split("{")[0].split(":")[0], c.family)
+            elif parts[0] != "v1":
+                self.first.setdefault(parts[0], c.family)
+
+    def __call__(self, path: str) -> str:
+        parts = [p for p in path.split("/") if p]
+        if not parts:
+            return "openai"
+        if parts[0] == "v1" and len(parts) > 1:
+            return self.second.get(parts[1], "openai") if parts[1] != "models" else "openai"
+        return self.first.get(parts[0], "openai")
+
+
+def create_app(settings: Settings | None = None, *, contracts: Contracts | None = None) -> Starlette:
+    """Build the emulator. Contracts are compiled once per process and shared by every app."""
+    settings = settings or Settings()
+    contracts = contracts or load_contracts()
+    state = MockState.build(settings, contracts)
+    routes, _ = family_routes(state)
+    guess = FamilyGuess(contracts)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        family = guess(request.url.path)
+        state.journal.record(
+            method=request.method,
+            path=request.url.path,
+            query=request.url.query,
+            headers=request.headers.items(),
+            body=None,
+            operation=None,
+            at=state.clock.now(),
+        )["status"] = exc.status_code
+        if exc.status_code == 405:
+            allow = (exc.headers or {}).get("Allow", "")
+            err = ApiError(
+                405,
+                f"Method {request.method} is not allowed for {request.url.path} (allowed: {allow})",
+                code="method_not_allowed",
+                headers={"Allow": allow} if allow else None,
+            )
+        elif exc.status_code == 404:
+            err = ApiError(404, f"Invalid URL ({request.method} {request.url.path})", code="not_found")
+        else:
+            err = ApiError(exc.status_code, str(exc.detail))
+        return error_response(family, err)
+
+    async def crashed(request: Request, exc: Exception) -> Response:
+        log.exception("mockserver bug outside any operation")
+        err = ApiError(500, f"mockserver internal error: {exc!r}", code="mock_bug")
+        return error_response(guess(request.url.path), err)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        for hook in state.on_startup:
+            await hook()
+        try:
+            yield {}
+        finally:
+            for hook in reversed(state.on_shutdown):
+                await hook()
+
+    app = Starlette(
+        routes=[*control.ROUTES, *media.ROUTES, *routes],
+        exception_handlers={HTTPException: not_found, Exception: crashed},
+        lifespan=lifespan,
+    )
+    app.state.mock = state
+    return app

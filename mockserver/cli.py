@@ -1,0 +1,180 @@
+"""The `mockserver` command line: serve, record, replay, verify, contracts, fuzz."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from mockserver.settings import Settings, SettingsError, load_settings
+
+# Modules that add sub-commands: each exports `register(subparsers, common)`.
+COMMAND_MODULES = ("mockserver.recording.commands", "mockserver.fuzzing")
+_SETTINGS_ENV = "MOCKSERVER__SETTINGS_JSON"
+
+
+def _flag(parser: argparse.ArgumentParser, *names: str, **kw: Any) -> None:
+    if kw.get("action") == "store_true":
+        kw["action"] = "store_const"
+        kw["const"] = True
+    kw.setdefault("default", None)
+    parser.add_argument(*names, **kw)
+
+
+def add_server_flags(parser: argparse.ArgumentParser) -> None:
+    """--host and --port, shared by serve, record and replay."""
+    _flag(parser, "--host", help="interface to listen on (default 127.0.0.1)")
+    _flag(parser, "--port", type=int, help="port to listen on (default 8080)")
+    _flag(parser, "--log-level", dest="log_level", help="uvicorn log level (default warning)")
+
+
+def add_emulator_flags(parser: argparse.ArgumentParser) -> None:
+    _flag(parser, "--seed", type=int, help="seed for every generated value (default 0)")
+    _flag(parser, "--speed", type=float, help="task clock speed; 0 stops it (default 1)")
+    _flag(parser, "--instant", action="store_true", help="tasks finish the moment they are submitted")
+    _flag(parser, "--start-time", dest="start_time", type=float, help="unix time the virtual clock starts at")
+    _flag(parser, "--api-key", dest="api_key", action="append", help="accepted key (repeatable; default: any)")
+    _flag(parser, "--store", help="task store: memory or sqlite:///PATH (default memory)")
+    _flag(parser, "--stubs", help="folder of *.json content stubs loaded at start and on reset")
+    _flag(
+        parser,
+        "--strict-responses",
+        dest="strict_responses",
+        action="store_true",
+        help="check every answer against its contract",
+    )
+    _flag(
+        parser,
+        "--strict-models",
+        dest="strict_models",
+        action="store_true",
+        help="refuse models outside the model list",
+    )
+    _flag(parser, "--model", dest="models", action="append", help="extra model id to serve (repeatable)")
+    _flag(parser, "--notify-hook", dest="notify_hook", help="callback URL for every task (besides per-task hooks)")
+    _flag(parser, "--public-url", dest="public_url", help="base URL of the media links handed out")
+    _flag(parser, "--workers", type=int, help="worker processes (use a sqlite store to share tasks)")
+    _flag(parser, "--max-body-bytes", dest="max_body_bytes", type=int, help="largest request body accepted")
+    _flag(parser, "--mj-concurrency", dest="mj_concurrency", type=int, help="Midjourney jobs run at once")
+    _flag(parser, "--banned-word", dest="banned_words", action="append", help="word Midjourney refuses (repeatable)")
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    fields = {k: v for k, v in vars(args).items() if k in Settings.__dataclass_fields__}
+    return load_settings(fields)
+
+
+def run_server(app_factory: str, settings: Settings) -> int:
+    """Run uvicorn; with several workers each process rebuilds the app from the serialized settings."""
+    import uvicorn
+
+    os.environ[_SETTINGS_ENV] = json.dumps(settings.__dict__)
+    print(f"mockserver listening on http://{settings.host}:{settings.port}", file=sys.stderr, flush=True)
+    uvicorn.run(
+        app_factory,
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers if settings.workers > 1 else None,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+    return 0
+
+
+def settings_from_env() -> Settings:
+    """The settings `run_server` handed to its worker processes."""
+    raw = json.loads(os.environ[_SETTINGS_ENV])
+    for key, value in raw.items():
+        if isinstance(value, list):
+            raw[key] = tuple(value)
+    return Settings(**raw)
+
+
+def emulator_app() -> Any:
+    """uvicorn factory for `mockserver serve`."""
+    from mockserver.app import create_app
+
+    return create_app(settings_from_env())
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    return run_server("mockserver.cli:emulator_app", settings_from_args(args))
+
+
+def cmd_contracts(args: argparse.Namespace) -> int:
+    from mockserver.contracts import Contracts, write_index
+
+    contracts = Contracts().compile()
+    if args.action == "list":
+        for c in sorted(contracts, key=lambda c: (c.path, c.method)):
+            print(f"{c.id:40} {c.method:6} {c.path:60} {c.confidence}")
+        print(f"{len(contracts)} operations", file=sys.stderr)
+    elif args.action == "show":
+        if not args.id:
+            print("mockserver contracts show: an operation id is required", file=sys.stderr)
+            return 2
+        try:
+            contract = contracts.get(args.id)
+        except KeyError as exc:
+            print(f"mockserver contracts show: {exc.args[0]}", file=sys.stderr)
+            return 2
+        print(json.dumps(contract.raw, indent=2, ensure_ascii=False))
+    elif args.action == "openapi":
+        text = json.dumps(contracts.openapi(), indent=2, ensure_ascii=False)
+        if args.output:
+            with open(args.output, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+            print(f"wrote {args.output}", file=sys.stderr)
+        else:
+            print(text)
+    elif args.action == "index":
+        print(f"wrote {write_index(contracts)}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from mockserver import __version__
+
+    parser = argparse.ArgumentParser(prog="mockserver", description="Offline stand-in for the YEScale AI API gateway.")
+    parser.add_argument("--version", action="version", version=f"mockserver {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the emulator")
+    add_server_flags(serve)
+    add_emulator_flags(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    contracts = sub.add_parser("contracts", help="list, show or export the contracts")
+    contracts.add_argument("action", choices=["list", "show", "openapi", "index"])
+    contracts.add_argument("id", nargs="?", help="operation id (for show)")
+    contracts.add_argument("-o", "--output", help="file to write (for openapi)")
+    contracts.set_defaults(func=cmd_contracts)
+
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if not exc.name or not name.startswith(exc.name):
+                raise
+            continue
+        register: Callable[..., None] = module.register
+        register(sub, add_server_flags=add_server_flags, add_emulator_flags=add_emulator_flags)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result: int = args.func(args)
+    except SettingsError as exc:
+        print(f"mockserver: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return result

@@ -1,0 +1,1 @@
+"""Deterministic content generators: text, tokens, embeddings, JSON from a schema, images, audio, video."""

@@ -1,0 +1,106 @@
+"""Deterministic images (Pillow): the requested size and format, shapes and colours chosen by a seed.
+
+`render_image` makes bytes; `image_url` makes a self-describing media link the emulator serves, so a
+response can hand out URLs without storing anything (see `mockserver.media`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import random
+from collections.abc import Mapping
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+from mockserver.media import media_url, register_media
+
+FORMATS = {
+    "png": ("PNG", "image/png"),
+    "jpeg": ("JPEG", "image/jpeg"),
+    "jpg": ("JPEG", "image/jpeg"),
+    "webp": ("WEBP", "image/webp"),
+}
+MAX_SIDE = 4096
+
+
+def _rng(seed: Any) -> random.Random:
+    digest = hashlib.blake2b(str(seed).encode(), digest_size=8).digest()
+    return random.Random(int.from_bytes(digest, "big"))
+
+
+def _palette(rng: random.Random) -> list[tuple[int, int, int]]:
+    return [(rng.randint(20, 235), rng.randint(20, 235), rng.randint(20, 235)) for _ in range(6)]
+
+
+def draw_image(width: int, height: int, *, seed: Any, alpha: bool = False, label: str | None = None) -> Image.Image:
+    """A picture-like image: a two-tone background with a few shapes; transparent corners with `alpha`."""
+    if not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE):
+        raise ValueError(f"image size {width}x{height} is outside 1..{MAX_SIDE}")
+    rng = _rng(seed)
+    colors = _palette(rng)
+    mode = "RGBA" if alpha else "RGB"
+    background = (*colors[0], 0) if alpha else colors[0]
+    image = Image.new(mode, (width, height), background)
+    draw = ImageDraw.Draw(image)
+    # A horizon band and a handful of shapes make every seed look different at a glance.
+    horizon = int(height * rng.uniform(0.45, 0.7))
+    draw.rectangle((0, horizon, width, height), fill=(*colors[1], 255) if alpha else colors[1])
+    for i in range(4):
+        cx, cy = rng.uniform(0.1, 0.9) * width, rng.uniform(0.1, 0.9) * height
+        r = rng.uniform(0.05, 0.22) * min(width, height)
+        fill = colors[2 + i % 4]
+        fill_value = (*fill, 255) if alpha else fill
+        if i % 2:
+            draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=fill_value)
+        else:
+            draw.rectangle((cx - r, cy - r * 0.6, cx + r, cy + r * 0.6), fill=fill_value)
+    if label:
+        draw.text(
+            (max(2, width // 40), max(2, height // 40)),
+            label[:60],
+            fill=(255, 255, 255, 255) if alpha else (255, 255, 255),
+        )
+    return image
+
+
+def encode(image: Image.Image, fmt: str, quality: int = 85) -> bytes:
+    """Encode with Pillow; JPEG drops alpha."""
+    pil_format, _ = FORMATS[fmt]
+    if pil_format == "JPEG" and image.mode != "RGB":
+        image = image.convert("RGB")
+    out = io.BytesIO()
+    kwargs: dict[str, Any] = {"quality": quality} if pil_format in ("JPEG", "WEBP") else {"compress_level": 1}
+    image.save(out, pil_format, **kwargs)
+    return out.getvalue()
+
+
+def render_image(
+    width: int, height: int, *, seed: Any, fmt: str = "png", alpha: bool = False, label: str | None = None
+) -> bytes:
+    """Bytes of a deterministic image of exactly `width`×`height` in `fmt` (png, jpeg, webp)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unsupported image format {fmt!r}")
+    return encode(draw_image(width, height, seed=seed, alpha=alpha, label=label), fmt)
+
+
+def content_type(fmt: str) -> str:
+    return FORMATS[fmt][1]
+
+
+def image_url(base_url: str, width: int, height: int, *, seed: Any, fmt: str = "png", alpha: bool = False) -> str:
+    """A link the emulator serves with exactly these bytes (`GET /__mock/media/image/...`)."""
+    recipe = {"w": width, "h": height, "s": str(seed), "f": fmt}
+    if alpha:
+        recipe["a"] = 1
+    return media_url(base_url, "image", recipe, "jpg" if fmt == "jpeg" else fmt)
+
+
+def _from_recipe(recipe: Mapping[str, Any]) -> tuple[bytes, str]:
+    fmt = str(recipe.get("f", "png"))
+    data = render_image(int(recipe["w"]), int(recipe["h"]), seed=recipe["s"], fmt=fmt, alpha=bool(recipe.get("a")))
+    return data, content_type(fmt)
+
+
+register_media("image", _from_recipe)

@@ -1,0 +1,139 @@
+"""The control API under `/__mock`: health, journal, reset, clock, faults, stubs, OpenAPI document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mockserver.answers import JSONAnswer
+from mockserver.faults import parse_fault
+from mockserver.rules import RuleBook, RuleError
+from mockserver.state import MockState
+from mockserver.stubs import parse_stub
+
+
+def _state(request: Request) -> MockState:
+    state: MockState = request.app.state.mock
+    return state
+
+
+def control_error(status: int, message: str, field: str | None = None) -> JSONAnswer:
+    """Control API errors: `{"error": {"message", "type": "mock_control_error", "param"}}`."""
+    return JSONAnswer({"error": {"message": message, "type": "mock_control_error", "param": field}}, status)
+
+
+async def _json(request: Request) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise RuleError(f"body: invalid JSON ({exc})") from None
+
+
+async def health(request: Request) -> Response:
+    from mockserver import __version__
+
+    state = _state(request)
+    return JSONAnswer({"status": "ok", "version": __version__, "operations": len(state.contracts)})
+
+
+async def requests(request: Request) -> Response:
+    state = _state(request)
+    if request.method == "DELETE":
+        state.journal.clear()
+        return JSONAnswer({"deleted": True})
+    entries = state.journal.entries()
+    operation = request.query_params.get("operation")
+    if operation:
+        entries = [e for e in entries if e["operation"] == operation]
+    return JSONAnswer({"requests": entries, "count": len(entries)})
+
+
+async def reset(request: Request) -> Response:
+    _state(request).reset()
+    return JSONAnswer({"reset": True})
+
+
+async def clock(request: Request) -> Response:
+    return JSONAnswer(_state(request).clock.describe())
+
+
+async def clock_advance(request: Request) -> Response:
+    state = _state(request)
+    try:
+        data = await _json(request)
+    except RuleError as exc:
+        return control_error(400, str(exc), "body")
+    seconds = data.get("seconds") if isinstance(data, dict) else None
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
+        return control_error(400, "seconds: must be a number >= 0", "seconds")
+    state.clock.advance(float(seconds))
+    return JSONAnswer(state.clock.describe())
+
+
+def _rule_routes(kind: str, parse: Any) -> list[Route]:
+    """GET/POST/DELETE on `/__mock/<kind>` and GET/DELETE on `/__mock/<kind>/{id}`."""
+
+    def book(request: Request) -> RuleBook[Any]:
+        return getattr(_state(request), kind)  # type: ignore[no-any-return]
+
+    async def collection(request: Request) -> Response:
+        rules = book(request)
+        if request.method == "GET":
+            return JSONAnswer({kind: [r.describe() for r in reversed(list(rules.newest_first()))]})
+        if request.method == "DELETE":
+            rules.clear()
+            return JSONAnswer({"deleted": True})
+        try:
+            data = await _json(request)
+            items = data if isinstance(data, list) else [data]
+            made = []
+            for item in items:
+                given = item.get("id") if isinstance(item, dict) else None
+                rule_id = given if isinstance(given, str) else rules.new_id()
+                made.append((rule_id, parse(rule_id, item)))
+        except RuleError as exc:
+            return control_error(400, str(exc), str(exc).split(":", 1)[0])
+        for rule_id, rule in made:
+            rules.add(rule_id, rule)
+        described = [rule.describe() for _, rule in made]
+        return JSONAnswer(described if isinstance(data, list) else described[0], 201)
+
+    async def item(request: Request) -> Response:
+        rules = book(request)
+        rule_id = request.path_params["rule_id"]
+        rule = rules.get(rule_id)
+        if rule is None:
+            return control_error(404, f"no {kind[:-1]} with id {rule_id!r}", "id")
+        if request.method == "DELETE":
+            rules.remove(rule_id)
+            return JSONAnswer({"deleted": rule_id})
+        return JSONAnswer(rule.describe())
+
+    return [
+        Route(f"/__mock/{kind}", collection, methods=["GET", "POST", "DELETE"]),
+        Route(f"/__mock/{kind}/{{rule_id}}", item, methods=["GET", "DELETE"]),
+    ]
+
+
+async def openapi(request: Request) -> Response:
+    state = _state(request)
+    return JSONAnswer(state.contracts.openapi(server_url=state.settings.base_url))
+
+
+ROUTES = [
+    Route("/__mock/health", health, methods=["GET"]),
+    Route("/__mock/requests", requests, methods=["GET", "DELETE"]),
+    Route("/__mock/reset", reset, methods=["POST"]),
+    Route("/__mock/clock", clock, methods=["GET"]),
+    Route("/__mock/clock/advance", clock_advance, methods=["POST"]),
+    *_rule_routes("faults", parse_fault),
+    *_rule_routes("stubs", parse_stub),
+    Route("/__mock/openapi.json", openapi, methods=["GET"]),
+]

@@ -1,0 +1,497 @@
+"""The request pipeline every operation goes through, and `Call`, what a family handler receives.
+
+receive → journal → auth → fault rules → contract validation → user stubs → family handler →
+(--strict-responses) answer checked against the contract.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import random
+import string
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from typing import Any
+
+import orjson
+from starlette.datastructures import UploadFile
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response, StreamingResponse
+
+from mockserver.answers import JSONAnswer
+from mockserver.contracts import Contract, Issue
+from mockserver.errors import ApiError, error_response, new_request_id
+from mockserver.faults import Fault
+from mockserver.state import MockState
+
+log = logging.getLogger("mockserver")
+
+Handler = Callable[["Call"], Awaitable[Response]]
+
+# Where each family accepts its key besides `Authorization: Bearer`.
+KEY_HEADERS: dict[str, tuple[str, ...]] = {
+    "anthropic": ("x-api-key",),
+    "gemini": ("x-goog-api-key",),
+    "midjourney": ("mj-api-secret",),
+}
+KEY_QUERY: dict[str, tuple[str, ...]] = {"gemini": ("key",)}
+JSON_TYPES = ("application/json",)
+_ALNUM = string.ascii_letters + string.digits
+
+
+@dataclasses.dataclass(frozen=True)
+class Endpoint:
+    """A family's route: the contract it serves and the handler; `path`/`method` override the contract's
+    (for aliases such as `/mj-fast/...`). `auth=False` serves without a key (e.g. media downloads)."""
+
+    operation: str
+    handler: Handler
+    path: str | None = None
+    method: str | None = None
+    auth: bool = True
+
+
+class Call:
+    """One request to one operation, as a family handler sees it."""
+
+    __slots__ = (
+        "_rng",
+        "api_key",
+        "body",
+        "contract",
+        "fault",
+        "files",
+        "journal_entry",
+        "now",
+        "path_params",
+        "query",
+        "raw_body",
+        "request",
+        "request_id",
+        "state",
+        "stub",
+    )
+
+    def __init__(self, request: Request, contract: Contract, state: MockState) -> None:
+        self.request = request
+        self.contract = contract
+        self.state = state
+        self.path_params: dict[str, str] = dict(request.path_params)
+        self.query: dict[str, Any] = {}
+        self.body: Any = None
+        self.raw_body: bytes = b""
+        self.files: dict[str, list[UploadFile]] = {}
+        self.api_key: str = ""
+        self.stub: dict[str, Any] | None = None
+        self.fault: Fault | None = None
+        self.now: float = state.clock.now()
+        self.request_id: str = ""
+        self.journal_entry: dict[str, Any] | None = None
+        self._rng: random.Random | None = None
+
+    # -- helpers for handlers -----------------------------------------------------------------
+    @property
+    def settings(self) -> Any:
+        return self.state.settings
+
+    @property
+    def rng(self) -> random.Random:
+        """Deterministic RNG for this call: same seed + same calls ⇒ same answers."""
+        if self._rng is None:
+            self._rng = self.state.rng_for(self.contract.id, self.canonical_body())
+        return self._rng
+
+    def canonical_body(self) -> bytes:
+        if isinstance(self.body, (dict, list)):
+            try:
+                return orjson.dumps(self.body, option=orjson.OPT_SORT_KEYS)
+            except TypeError:
+                return self.raw_body
+        return self.raw_body + self.request.url.path.encode() + str(sorted(self.query.items())).encode()
+
+    def new_id(self, prefix: str = "", length: int = 24, alphabet: str = _ALNUM) -> str:
+        """A deterministic random id such as `chatcmpl-<24 chars>`."""
+        return prefix + "".join(self.rng.choices(alphabet, k=length))
+
+    def error(
+        self,
+        status: int,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | int | None = None,
+        type: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> ApiError:
+        """An `ApiError` for this call's family (raise it)."""
+        return ApiError(status, message, param=param, code=code, type=type, extra=extra)
+
+    def json(self, payload: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> JSONAnswer:
+        return JSONAnswer(payload, status, headers)
+
+    def sse(
+        self,
+        events: Iterable[Any] | AsyncIterable[Any],
+        *,
+        terminator: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> StreamingResponse:
+        """Stream server-sent events. Items are a payload (`data:` only) or `(event_name, payload)`.
+
+        The contract checks each event in strict mode, and a fault's `stream_cut_after` drops the
+        connection after that many events (no terminator), as a flaky upstream would.
+        """
+        return StreamingResponse(
+            self._sse_bytes(events, terminator),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **(headers or {})},
+        )
+
+    async def _sse_bytes(
+        self, events: Iterable[Any] | AsyncIterable[Any], terminator: str | None
+    ) -> AsyncIterator[bytes]:
+        cut = self.fault.stream_cut_after if self.fault else None
+        strict = self.state.settings.strict_responses
+        sent = 0
+        async for item in _aiter(events):
+            if cut is not None and sent >= cut:
+                raise _StreamCut()
+            name, payload = item if isinstance(item, tuple) else (None, item)
+            if strict:
+                issues = self.contract.validate_event(name, payload)
+                if issues:
+                    log.error("strict-responses: %s event %s does not conform: %s", self.contract.id, name, issues)
+                    yield _sse_frame(
+                        "error", {"error": {"message": _strict_message(issues), "type": "mock_contract_violation"}}
+                    )
+                    return
+            yield _sse_frame(name, payload)
+            sent += 1
+            await asyncio.sleep(0)
+        if terminator is not None:
+            if cut is not None and sent >= cut:
+                raise _StreamCut()
+            yield f"data: {terminator}\n\n".encode()
+
+
+class _StreamCut(Exception):
+    """Raised inside a streaming body to drop the connection the way a broken upstream does."""
+
+
+async def _aiter(items: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
+    if hasattr(items, "__aiter__"):
+        async for item in items:
+            yield item
+    else:
+        for item in items:
+            yield item
+
+
+def _sse_frame(name: str | None, payload: Any) -> bytes:
+    data = payload if isinstance(payload, (bytes, str)) else orjson.dumps(payload)
+    if isinstance(data, str):
+        data = data.encode()
+    if name:
+        return b"event: " + name.encode() + b"\ndata: " + data + b"\n\n"
+    return b"data: " + data + b"\n\n"
+
+
+def _strict_message(issues: list[Issue]) -> str:
+    return "mockserver answer violates its contract (--strict-responses): " + "; ".join(map(str, issues[:5]))
+
+
+# ---------------------------------------------------------------------------------------------
+# The pipeline
+
+
+def normalize_key(key: str) -> str:
+    """new-api strips `sk-` and ignores what follows a further `-` (a channel selector)."""
+    key = key.strip()
+    if key.startswith("sk-"):
+        key = key[3:]
+    return key.split("-", 1)[0]
+
+
+def find_key(request: Request, family: str) -> str:
+    auth = request.headers.get("authorization", "")
+    if auth:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return token.strip()
+        if not token and scheme:
+            return scheme.strip()
+    for header in KEY_HEADERS.get(family, ()):
+        value = request.headers.get(header, "").strip()
+        if value:
+            return value
+    for name in KEY_QUERY.get(family, ()):
+        value = request.query_params.get(name, "").strip()
+        if value:
+            return value
+    return ""
+
+
+def check_auth(call: Call) -> None:
+    key = find_key(call.request, call.contract.family)
+    if not key:
+        raise ApiError(401, "No API key provided (send Authorization: Bearer <key>)", code="missing_api_key")
+    allowed = call.state.settings.api_key
+    if allowed and normalize_key(key) not in {normalize_key(k) for k in allowed}:
+        raise ApiError(401, "Invalid token", code="invalid_api_key")
+    call.api_key = key
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"request body of {declared} bytes exceeds the {limit}-byte limit", param="body")
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, f"request body exceeds the {limit}-byte limit", param="body")
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise ApiError(400, "client disconnected before the body was complete", param="body") from None
+    body = b"".join(chunks)
+    request._body = body  # lets request.form() reuse what was read
+    return body
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+async def parse_body(call: Call) -> None:
+    request = call.request
+    contract = call.contract
+    expected = contract.request_content_type
+    if request.method in ("GET", "HEAD", "DELETE") and not expected:
+        return
+    raw = await read_body(request, call.state.settings.max_body_bytes)
+    call.raw_body = raw
+    if not expected:
+        return
+    got = _media_type(request)
+    if expected == "application/json":
+        if got and got not in JSON_TYPES and not got.endswith("+json"):
+            raise ApiError(
+                415, f"unsupported content type {got!r}: this endpoint takes application/json", param="Content-Type"
+            )
+        if not raw.strip():
+            raise ApiError(400, "request body is empty: this endpoint takes a JSON body", param="body")
+        try:
+            call.body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise ApiError(400, f"invalid JSON in request body: {exc}", param="body", code="invalid_json") from None
+    elif expected.startswith("multipart/"):
+        if got not in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            raise ApiError(
+                415,
+                f"unsupported content type {got or 'none'!r}: this endpoint takes multipart/form-data",
+                param="Content-Type",
+            )
+        try:
+            form = await request.form(max_files=64, max_fields=512)
+        except Exception as exc:  # malformed multipart of any kind is the client's fault
+            raise ApiError(400, f"malformed multipart body: {exc}", param="body") from None
+        fields: dict[str, Any] = {}
+        for name, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                call.files.setdefault(name, []).append(value)
+                value = value.filename or "upload"
+            if name in fields:
+                prev = fields[name]
+                fields[name] = [*prev, value] if isinstance(prev, list) else [prev, value]
+            else:
+                fields[name] = value
+        call.body = coerce_strings(fields, contract.schema("request.body"))
+    else:
+        call.body = raw
+
+
+def coerce_strings(values: dict[str, Any], schema: dict[str, Any] | None) -> dict[str, Any]:
+    """Turn form/query strings into the numbers and booleans the schema declares (top level only)."""
+    props = (schema or {}).get("properties") or {}
+    out = dict(values)
+    for name, value in values.items():
+        prop = props.get(name)
+        if not isinstance(prop, dict) or not isinstance(value, str):
+            continue
+        kinds = prop.get("type")
+        kinds = kinds if isinstance(kinds, list) else [kinds]
+        if "string" in kinds:
+            continue
+        try:
+            if "integer" in kinds and value.lstrip("-").isdigit():
+                out[name] = int(value)
+            elif "number" in kinds:
+                out[name] = float(value)
+            elif "boolean" in kinds and value.lower() in ("true", "false"):
+                out[name] = value.lower() == "true"
+            elif "array" in kinds:
+                out[name] = [value]
+        except ValueError:
+            pass
+    return out
+
+
+def validate(call: Call) -> None:
+    contract = call.contract
+    if contract.schema("request.query") is not None:
+        call.query = coerce_strings(dict(call.request.query_params), contract.schema("request.query"))
+        issues = contract.validate_query(call.query)
+        if issues:
+            raise _validation_error(issues, "query parameter ")
+    else:
+        call.query = dict(call.request.query_params)
+    if contract.schema("request.headers") is not None:
+        issues = contract.validate_headers(call.request.headers)
+        if issues:
+            raise _validation_error(issues, "header ")
+    if contract.schema("request.body") is not None and call.contract.request_content_type:
+        issues = contract.validate_body(call.body)
+        if issues:
+            raise _validation_error(issues, "")
+
+
+def _validation_error(issues: list[Issue], where: str) -> ApiError:
+    first = issues[0]
+    more = f" (and {len(issues) - 1} more)" if len(issues) > 1 else ""
+    field = first.path or "body"
+    return ApiError(400, f"invalid request: {where}{field}: {first.message}{more}", param=field, code="invalid_request")
+
+
+def _match_args(call: Call) -> dict[str, Any]:
+    body = call.body
+    if isinstance(body, (dict, list)):
+        text = call.canonical_body().decode("utf-8", "replace")
+    else:
+        text = call.raw_body.decode("utf-8", "replace") if call.raw_body else ""
+    return {
+        "operation": call.contract.id,
+        "method": call.request.method,
+        "path": call.request.url.path,
+        "body_text": text,
+        "body": body,
+    }
+
+
+def fault_response(call: Call, fault: Fault) -> Response | None:
+    """The answer a firing fault replaces the real one with (None: latency or stream cut only)."""
+    if fault.status is None:
+        return None
+    if fault.body is not None:
+        payload = fault.body
+        content = payload if isinstance(payload, (bytes, str)) else orjson.dumps(payload)
+        media = "application/json" if not isinstance(payload, (bytes, str)) else "text/plain"
+        return Response(content, status_code=fault.status, media_type=media, headers=fault.headers)
+    err = ApiError(fault.status, fault.message, code="mock_fault", headers=fault.headers)
+    return error_response(call.contract.family, err, call.request_id)
+
+
+def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap a family handler in the pipeline; the result is a Starlette request endpoint."""
+    handler = endpoint.handler
+    family = contract.family
+
+    async def run(request: Request) -> Response:
+        call = Call(request, contract, state)
+        call.request_id = new_request_id()
+        try:
+            await parse_body(call)
+        except ApiError as err:
+            _journal(call)
+            return error_response(family, err, call.request_id)
+        _journal(call)
+        try:
+            if endpoint.auth:
+                check_auth(call)
+            if state.faults:
+                fault = state.faults.pick(**_match_args(call))
+                if fault is not None:
+                    call.fault = fault
+                    if fault.latency_ms:
+                        await asyncio.sleep(fault.latency_ms / 1000)
+                    replaced = fault_response(call, fault)
+                    if replaced is not None:
+                        return _finish(call, replaced)
+            validate(call)
+            if state.stubs:
+                stub = state.stubs.pick(**_match_args(call))
+                if stub is not None:
+                    if stub.response is not None:
+                        resp = stub.response
+                        return _finish(call, JSONAnswer(resp["body"], resp["status"], resp["headers"]))
+                    call.stub = stub.reply
+            response = await handler(call)
+        except ApiError as err:
+            return _finish(call, error_response(family, err, call.request_id))
+        except Exception as exc:  # a bug in the emulator: say so in the family's envelope, never a bare 500
+            log.exception("mockserver bug while serving %s", contract.id)
+            bug = ApiError(500, f"mockserver internal error while serving {contract.id}: {exc!r}", code="mock_bug")
+            return _finish(call, error_response(family, bug, call.request_id))
+        if state.settings.strict_responses:
+            response = _strict(call, response)
+        return _finish(call, response)
+
+    return run
+
+
+def _journal(call: Call) -> None:
+    req = call.request
+    call.journal_entry = call.state.journal.record(
+        method=req.method,
+        path=req.url.path,
+        query=req.url.query,
+        headers=req.headers.items(),
+        body=call.body if call.body is not None else _printable(call.raw_body),
+        operation=call.contract.id,
+        at=call.now,
+    )
+
+
+def _printable(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return raw.decode("utf-8") if len(raw) <= 65536 else f"<{len(raw)} bytes>"
+    except UnicodeDecodeError:
+        return f"<{len(raw)} bytes>"
+
+
+def _finish(call: Call, response: Response) -> Response:
+    if call.journal_entry is not None:
+        call.journal_entry["status"] = response.status_code
+    if isinstance(response, StreamingResponse):
+        response.body_iterator = _guard_stream(response.body_iterator)
+    return response
+
+
+async def _guard_stream(body: AsyncIterable[Any]) -> AsyncIterator[Any]:
+    """Turn a deliberate stream cut into a dropped connection, not a logged server error."""
+    try:
+        async for chunk in body:
+            yield chunk
+    except _StreamCut:
+        return
+
+
+def _strict(call: Call, response: Response) -> Response:
+    """In strict mode an answer that breaks its contract becomes a 500 naming the field."""
+    contract = call.contract
+    status = response.status_code
+    if not contract.has_response(status) and status < 500:
+        issues = [Issue("", f"status {status} is not documented for {contract.id}")]
+    elif isinstance(response, JSONAnswer):
+        issues = contract.validate_response(status, response.payload)
+    else:
+        return response
+    if not issues:
+        return response
+    log.error("strict-responses: %s answer does not conform: %s", contract.id, issues)
+    err = ApiError(500, _strict_message(issues), code="mock_contract_violation", param=issues[0].path or None)
+    return error_response(call.contract.family, err, call.request_id)

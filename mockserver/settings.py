@@ -1,0 +1,154 @@
+"""Settings: one frozen dataclass built from defaults, pyproject, env vars and CLI flags (in that order)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, get_type_hints
+
+ENV_PREFIX = "MOCKSERVER_"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything that shapes the emulator's behaviour. Immutable: build a new one with `replace`."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    seed: int = 0
+    # Task clock: virtual seconds per real second; 0 stops the clock (only `advance` moves it).
+    speed: float = 1.0
+    # Tasks finish the moment they are submitted.
+    instant: bool = False
+    # Unix time the virtual clock starts at; None means "now". With speed 0 answers are byte-identical.
+    start_time: float | None = None
+    # Accepted keys; empty means any non-empty key passes.
+    api_key: tuple[str, ...] = ()
+    store: str = "memory"
+    stubs: str | None = None
+    strict_responses: bool = False
+    strict_models: bool = False
+    # Extra model ids served by /v1/models next to the documented ones.
+    models: tuple[str, ...] = ()
+    notify_hook: str | None = None
+    public_url: str | None = None
+    workers: int = 1
+    max_body_bytes: int = 32 * 1024 * 1024
+    journal_size: int = 1000
+    log_level: str = "warning"
+    # Midjourney: simultaneous jobs before code 22 (queued) / 23 (queue full), and the banned-word list.
+    mj_concurrency: int = 3
+    mj_queue_size: int = 10
+    banned_words: tuple[str, ...] = ("nsfw-banned", "gore-banned")
+    # Callback delivery: attempts per transition and seconds per attempt.
+    callback_retries: int = 3
+    callback_timeout: float = 5.0
+    # Recording / replay.
+    upstream: str = "https://api.yescale.io"
+    cassettes: str = "cassettes"
+    record_mode: str = "none"
+    fallback: str = "error"
+    match_on: tuple[str, ...] = ("method", "path", "query", "body")
+    replay_speed: float = 0.0
+    redact_headers: tuple[str, ...] = ()
+    redact_json_paths: tuple[str, ...] = ()
+    redact_patterns: tuple[str, ...] = ()
+    ignore_body_fields: tuple[str, ...] = ()
+
+    def replace(self, **changes: Any) -> Settings:
+        """Return a copy with `changes` applied."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def base_url(self) -> str:
+        """The URL media links and callbacks are built from."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
+
+FIELD_TYPES: dict[str, Any] = get_type_hints(Settings)
+FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Settings))
+
+
+class SettingsError(ValueError):
+    """A setting has a value of the wrong kind; the message names it and its source."""
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    kind = FIELD_TYPES[name]
+    text = str(kind)
+    try:
+        if "tuple" in text:
+            if isinstance(value, str):
+                return tuple(v.strip() for v in value.split(",") if v.strip())
+            return tuple(str(v) for v in value)
+        if value is None:
+            return None
+        if "bool" in text:
+            if isinstance(value, bool):
+                return value
+            lowered = str(value).strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(f"not a boolean: {value!r}")
+        if "float" in text:
+            return float(value)
+        if "int" in text:
+            return int(value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"{source}: setting {name!r} has a bad value {value!r} ({exc})") from None
+
+
+def from_pyproject(path: Path | None = None) -> dict[str, Any]:
+    """Read `[tool.mockserver]` from pyproject.toml in the working directory (or `path`)."""
+    path = path or Path.cwd() / "pyproject.toml"
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+    table = data.get("tool", {}).get("mockserver", {})
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        name = key.replace("-", "_")
+        if name not in FIELD_TYPES:
+            raise SettingsError(f"{path}: unknown setting [tool.mockserver] {key!r}")
+        out[name] = _coerce(name, value, str(path))
+    return out
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Read `MOCKSERVER_<FLAG>` variables (e.g. MOCKSERVER_SEED, MOCKSERVER_API_KEY=a,b)."""
+    environ = os.environ if environ is None else environ
+    out: dict[str, Any] = {}
+    for name in FIELD_NAMES:
+        value = environ.get(ENV_PREFIX + name.upper())
+        if value is not None:
+            out[name] = _coerce(name, value, ENV_PREFIX + name.upper())
+    return out
+
+
+def load_settings(
+    cli: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    pyproject: Path | None = None,
+) -> Settings:
+    """Merge defaults ← pyproject ← environment ← CLI flags (flags given as None are ignored)."""
+    merged: dict[str, Any] = {}
+    merged.update(from_pyproject(pyproject))
+    merged.update(from_env(environ))
+    for key, value in (cli or {}).items():
+        if value is None or (isinstance(value, (list, tuple)) and not value):
+            continue
+        merged[key] = _coerce(key, value, f"--{key.replace('_', '-')}")
+    return Settings(**merged)

@@ -1,0 +1,77 @@
+"""`MockState`: everything one emulator instance holds, created once by `create_app`."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import random
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from mockserver.clock import VirtualClock
+from mockserver.contracts import Contracts
+from mockserver.faults import Faults
+from mockserver.journal import Journal
+from mockserver.settings import Settings
+from mockserver.stubs import Stubs
+
+# Distinct (operation, body) keys remembered for call counters; older ones are forgotten first.
+_MAX_COUNTERS = 100_000
+
+
+@dataclasses.dataclass
+class MockState:
+    """Settings, contracts, clock, journal, rules, and the hooks families register in `setup`."""
+
+    settings: Settings
+    contracts: Contracts
+    clock: VirtualClock
+    journal: Journal
+    faults: Faults
+    stubs: Stubs
+    # Per-family state, keyed by the family module's name (e.g. the task store, remembered responses).
+    ext: dict[str, Any] = dataclasses.field(default_factory=dict)
+    on_startup: list[Callable[[], Awaitable[None]]] = dataclasses.field(default_factory=list)
+    on_shutdown: list[Callable[[], Awaitable[None]]] = dataclasses.field(default_factory=list)
+    on_reset: list[Callable[[], None]] = dataclasses.field(default_factory=list)
+    _counters: dict[bytes, int] = dataclasses.field(default_factory=dict)
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    @classmethod
+    def build(cls, settings: Settings, contracts: Contracts) -> MockState:
+        state = cls(
+            settings=settings,
+            contracts=contracts,
+            clock=VirtualClock(speed=settings.speed, start=settings.start_time, instant=settings.instant),
+            journal=Journal(settings.journal_size),
+            faults=Faults(settings.seed),
+            stubs=Stubs(),
+        )
+        if settings.stubs:
+            state.stubs.load_dir(settings.stubs)
+        return state
+
+    def rng_for(self, operation: str, canonical_body: bytes) -> random.Random:
+        """An RNG seeded by (seed, operation, body, how many times this exact call was made before)."""
+        key = hashlib.blake2b(operation.encode() + b"\0" + canonical_body, digest_size=16).digest()
+        with self._lock:
+            n = self._counters.pop(key, 0)
+            if len(self._counters) >= _MAX_COUNTERS:
+                self._counters.pop(next(iter(self._counters)))
+            self._counters[key] = n + 1
+        seed = hashlib.blake2b(f"{self.settings.seed}|".encode() + key + n.to_bytes(8, "big"), digest_size=8)
+        return random.Random(int.from_bytes(seed.digest(), "big"))
+
+    def reset(self) -> None:
+        """Forget requests, faults, stubs, call counters, clock advances and family state."""
+        self.journal.clear()
+        self.faults.clear()
+        self.stubs.clear()
+        with self._lock:
+            self._counters.clear()
+        self.clock.reset()
+        if self.settings.stubs:
+            self.stubs.load_dir(self.settings.stubs)
+        for hook in self.on_reset:
+            hook()

@@ -21,6 +21,7 @@ from mockserver.contracts import Contracts, load_contracts
 from mockserver.errors import ApiError, error_response
 from mockserver.models import Model, ModelCatalog
 from mockserver.pipeline import Endpoint, endpoint_app
+from mockserver.routing import IndexedRouter
 from mockserver.settings import Settings
 from mockserver.state import MockState
 
@@ -103,9 +104,9 @@ def create_app(settings: Settings | None = None, *, contracts: Contracts | None 
         family = guess(request.url.path)
         state.journal.record(
             method=request.method,
-            path=request.url.path,
-            query=request.url.query,
-            headers=request.headers.items(),
+            path=request.scope["path"],
+            query=request.scope["query_string"],
+            headers=request.scope["headers"],
             body=None,
             operation=None,
             at=state.clock.now(),
@@ -139,10 +140,9 @@ def create_app(settings: Settings | None = None, *, contracts: Contracts | None 
             for hook in reversed(state.on_shutdown):
                 await hook()
 
-    app = Starlette(
-        routes=[*control.ROUTES, *media.ROUTES, *routes],
-        exception_handlers={HTTPException: not_found, Exception: crashed},
-        lifespan=lifespan,
-    )
+    all_routes = [*control.ROUTES, *media.ROUTES, *routes]
+    app = Starlette(routes=all_routes, exception_handlers={HTTPException: not_found, Exception: crashed})
+    # Same routes, found through an index (see routing.py); the lifespan runs the families' hooks.
+    app.router = IndexedRouter(all_routes, lifespan=lifespan)
     app.state.mock = state
     return app

@@ -18,15 +18,18 @@ from starlette.responses import Response
 
 from mockserver.answers import JSONAnswer
 
-# Request-id letters are not part of any deterministic answer, so a module RNG is fine here.
-_rid_rng = random.Random()
+# Request ids are not part of any deterministic answer: wall time, a counter and a per-process tag.
 _rid_counter = itertools.count(1)
+_rid_tag = "".join(random.SystemRandom().choices(string.ascii_letters, k=8))
+_rid_second: list[Any] = [0, ""]
 
 
 def new_request_id() -> str:
-    """A gateway-style request id: local time, a counter and random letters (`20240903132633000000001AeCxdlyd`)."""
-    letters = "".join(_rid_rng.choices(string.ascii_letters, k=8))
-    return f"{time.strftime('%Y%m%d%H%M%S')}{next(_rid_counter) % 10**9:09d}{letters}"
+    """A gateway-style request id: local time, a counter and letters (`20240903132633000000001AeCxdlyd`)."""
+    now = int(time.time())
+    if now != _rid_second[0]:
+        _rid_second[0], _rid_second[1] = now, time.strftime("%Y%m%d%H%M%S", time.localtime(now))
+    return f"{_rid_second[1]}{next(_rid_counter) % 10**9:09d}{_rid_tag}"
 
 
 class ApiError(Exception):

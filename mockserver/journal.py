@@ -36,30 +36,32 @@ class Journal:
         *,
         method: str,
         path: str,
-        query: str,
-        headers: list[tuple[str, str]],
+        query: bytes,
+        headers: list[tuple[bytes, bytes]],
         body: Any,
         operation: str | None,
         at: float,
     ) -> dict[str, Any]:
+        """Remember a request as received (raw ASGI headers); `entries()` redacts when it is read."""
         entry = {
             "id": next(self._ids),
             "at": at,
             "method": method,
             "path": path,
-            "query": _redact_query(query),
-            "headers": {k: (redact_secret(v) if k.lower() in SECRET_HEADERS else v) for k, v in headers},
+            "query": query,
+            "headers": headers,
             "operation": operation,
             "body": body,
             "status": None,
         }
-        with self._lock:
-            self._entries.append(entry)
+        self._entries.append(entry)  # deque.append is atomic; maxlen drops the oldest
         return entry
 
     def entries(self) -> list[dict[str, Any]]:
+        """Every remembered request, oldest first, with secrets in headers and query masked."""
         with self._lock:
-            return list(self._entries)
+            raw = list(self._entries)
+        return [_redacted(e) for e in raw]
 
     def clear(self) -> None:
         with self._lock:
@@ -67,6 +69,14 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _redacted(entry: dict[str, Any]) -> dict[str, Any]:
+    headers = {}
+    for k, v in entry["headers"]:
+        name, value = k.decode("latin-1"), v.decode("latin-1")
+        headers[name] = redact_secret(value) if name.lower() in SECRET_HEADERS else value
+    return {**entry, "query": _redact_query(entry["query"].decode("latin-1")), "headers": headers}
 
 
 def _redact_query(query: str) -> str:

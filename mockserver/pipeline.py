@@ -108,7 +108,8 @@ class Call:
                 return orjson.dumps(self.body, option=orjson.OPT_SORT_KEYS)
             except TypeError:
                 return self.raw_body
-        return self.raw_body + self.request.url.path.encode() + str(sorted(self.query.items())).encode()
+        path: str = self.request.scope["path"]
+        return self.raw_body + path.encode() + str(sorted(self.query.items())).encode()
 
     def new_id(self, prefix: str = "", length: int = 24, alphabet: str = _ALNUM) -> str:
         """A deterministic random id such as `chatcmpl-<24 chars>`."""
@@ -341,13 +342,14 @@ def coerce_strings(values: dict[str, Any], schema: dict[str, Any] | None) -> dic
 
 def validate(call: Call) -> None:
     contract = call.contract
+    query = dict(call.request.query_params) if call.request.scope["query_string"] else {}
     if contract.schema("request.query") is not None:
-        call.query = coerce_strings(dict(call.request.query_params), contract.schema("request.query"))
+        call.query = coerce_strings(query, contract.schema("request.query"))
         issues = contract.validate_query(call.query)
         if issues:
             raise _validation_error(issues, "query parameter ")
     else:
-        call.query = dict(call.request.query_params)
+        call.query = query
     if contract.schema("request.headers") is not None:
         issues = contract.validate_headers(call.request.headers)
         if issues:
@@ -374,7 +376,7 @@ def _match_args(call: Call) -> dict[str, Any]:
     return {
         "operation": call.contract.id,
         "method": call.request.method,
-        "path": call.request.url.path,
+        "path": call.request.scope["path"],
         "body_text": text,
         "body": body,
     }
@@ -442,12 +444,12 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
 
 
 def _journal(call: Call) -> None:
-    req = call.request
+    scope = call.request.scope
     call.journal_entry = call.state.journal.record(
-        method=req.method,
-        path=req.url.path,
-        query=req.url.query,
-        headers=req.headers.items(),
+        method=scope["method"],
+        path=scope["path"],
+        query=scope["query_string"],
+        headers=scope["headers"],
         body=call.body if call.body is not None else _printable(call.raw_body),
         operation=call.contract.id,
         at=call.now,

@@ -4,10 +4,27 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from typing import Any
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 30.0) -> dict[str, Any]:
+    """Poll `url`/__mock/health until it answers; fail early if `proc` (the server process) exits."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server process exited with {proc.returncode} before it was healthy")
+        try:
+            body: dict[str, Any] = httpx.get(url + "/__mock/health", timeout=1.0).json()
+            return body
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    raise TimeoutError(f"{url} did not become healthy within {timeout}s")
 
 
 def free_port(host: str = "127.0.0.1") -> int:

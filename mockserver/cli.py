@@ -61,6 +61,9 @@ def add_emulator_flags(parser: argparse.ArgumentParser) -> None:
     _flag(parser, "--max-body-bytes", dest="max_body_bytes", type=int, help="largest request body accepted")
     _flag(parser, "--mj-concurrency", dest="mj_concurrency", type=int, help="Midjourney jobs run at once")
     _flag(parser, "--banned-word", dest="banned_words", action="append", help="word Midjourney refuses (repeatable)")
+    _flag(parser, "--mj-queue-size", dest="mj_queue_size", type=int, help="Midjourney jobs that may wait (then 23)")
+    _flag(parser, "--callback-retries", dest="callback_retries", type=int, help="attempts per callback transition")
+    _flag(parser, "--callback-timeout", dest="callback_timeout", type=float, help="seconds per callback attempt")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

@@ -1,4 +1,4 @@
-"""The control API under `/__mock`: health, journal, reset, clock, faults, stubs, OpenAPI document."""
+"""The control API under `/__mock`: health, journal, reset, clock, tasks, callbacks, faults, stubs, OpenAPI document."""
 
 from __future__ import annotations
 
@@ -122,6 +122,54 @@ def _rule_routes(kind: str, parse: Any) -> list[Route]:
     ]
 
 
+def _task_engine(request: Request) -> Any:
+    """The task engine (`mockserver.tasks`), found in the state so this module imports nothing above core;
+    None when no family has asked for one."""
+    return _state(request).ext.get("tasks")
+
+
+def _limit(request: Request) -> int | JSONAnswer | None:
+    raw = request.query_params.get("limit")
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        return control_error(400, "limit: must be a whole number >= 0", "limit")
+    return int(raw)
+
+
+async def tasks(request: Request) -> Response:
+    """Every task with its current view (`?vendor=`, `?status=` (vendor status or phase), `?limit=`)."""
+    limit = _limit(request)
+    if isinstance(limit, JSONAnswer):
+        return limit
+    engine = _task_engine(request)
+    if engine is None:
+        return JSONAnswer({"tasks": [], "count": 0})
+    query = request.query_params
+    return JSONAnswer(engine.control_tasks(vendor=query.get("vendor"), status=query.get("status"), limit=limit))
+
+
+async def task(request: Request) -> Response:
+    """One task: its current view and its whole plan (every step with its time)."""
+    task_id = request.path_params["task_id"]
+    engine = _task_engine(request)
+    found = engine.control_task(task_id) if engine is not None else None
+    if found is None:
+        return control_error(404, f"no task with id {task_id!r}", "id")
+    return JSONAnswer(found)
+
+
+async def callbacks(request: Request) -> Response:
+    """Every callback delivery attempt, oldest first (`?task=`, `?limit=`), with totals."""
+    limit = _limit(request)
+    if isinstance(limit, JSONAnswer):
+        return limit
+    engine = _task_engine(request)
+    if engine is None:
+        return JSONAnswer({"callbacks": [], "count": 0, "attempts": 0, "delivered": 0, "failed": 0})
+    return JSONAnswer(engine.control_callbacks(task=request.query_params.get("task"), limit=limit))
+
+
 async def openapi(request: Request) -> Response:
     state = _state(request)
     return JSONAnswer(state.contracts.openapi(server_url=state.settings.base_url))
@@ -133,6 +181,9 @@ ROUTES = [
     Route("/__mock/reset", reset, methods=["POST"]),
     Route("/__mock/clock", clock, methods=["GET"]),
     Route("/__mock/clock/advance", clock_advance, methods=["POST"]),
+    Route("/__mock/tasks", tasks, methods=["GET"]),
+    Route("/__mock/tasks/{task_id}", task, methods=["GET"]),
+    Route("/__mock/callbacks", callbacks, methods=["GET"]),
     *_rule_routes("faults", parse_fault),
     *_rule_routes("stubs", parse_stub),
     Route("/__mock/openapi.json", openapi, methods=["GET"]),

@@ -26,6 +26,8 @@ class Fault:
     stream_cut_after: int | None = None
     # A message for the family's envelope when no `body` is given.
     message: str = "fault injected by mockserver"
+    # Task families: the path a submitted task takes (e.g. "fail", "moderation"); the answer is not replaced.
+    scenario: str | None = None
     hits: int = 0
     seen: int = 0
 
@@ -41,6 +43,7 @@ class Fault:
             "probability": self.probability,
             "stream_cut_after": self.stream_cut_after,
             "message": self.message,
+            "scenario": self.scenario,
             "hits": self.hits,
         }
 
@@ -71,8 +74,11 @@ def parse_fault(rule_id: str, data: Mapping[str, Any]) -> Fault:
     probability = data.get("probability", 1.0)
     if not isinstance(probability, (int, float)) or not 0.0 <= probability <= 1.0:
         raise RuleError("probability: must be a number between 0 and 1")
-    if status is None and not data.get("latency_ms") and data.get("stream_cut_after") is None:
-        raise RuleError("status: a fault needs a status, latency_ms, retry_after or stream_cut_after")
+    scenario = data.get("scenario")
+    if scenario is not None and (not isinstance(scenario, str) or not scenario.strip()):
+        raise RuleError("scenario: must be a non-empty string (e.g. fail, moderation)")
+    if status is None and not data.get("latency_ms") and data.get("stream_cut_after") is None and scenario is None:
+        raise RuleError("status: a fault needs a status, latency_ms, retry_after, stream_cut_after or scenario")
     return Fault(
         id=rule_id,
         match=match,
@@ -83,6 +89,7 @@ def parse_fault(rule_id: str, data: Mapping[str, Any]) -> Fault:
         times=data.get("times"),
         probability=float(probability),
         stream_cut_after=data.get("stream_cut_after"),
+        scenario=scenario.strip().lower() if scenario else None,
         message=str(data.get("message") or "fault injected by mockserver"),
     )
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -106,7 +107,8 @@ async def serve_media(request: Request) -> Response:
     except ValueError:
         return _not_found(f"malformed media link {name!r}")
     try:
-        data, content_type = render(kind, recipe)
+        # Encoding minutes of audio or a 4096-pixel PNG takes a while: keep it off the event loop.
+        data, content_type = await run_in_threadpool(render, kind, recipe)
     except (KeyError, TypeError, ValueError) as exc:
         return _not_found(f"cannot produce media from link {name!r}: {exc}")
     headers = {"Cache-Control": "public, max-age=31536000, immutable", "Content-Length": str(len(data))}

@@ -468,6 +468,9 @@ def _printable(raw: bytes) -> Any:
 def _finish(call: Call, response: Response) -> Response:
     if call.journal_entry is not None:
         call.journal_entry["status"] = response.status_code
+    for uploads in call.files.values():  # handlers read uploads eagerly; unclosed spool files leak
+        for upload in uploads:
+            upload.file.close()
     if isinstance(response, StreamingResponse):
         response.body_iterator = _guard_stream(response.body_iterator)
     return response

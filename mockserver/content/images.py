@@ -1,7 +1,9 @@
 """Deterministic images (Pillow): the requested size and format, shapes and colours chosen by a seed.
 
 `render_image` makes bytes; `image_url` makes a self-describing media link the emulator serves, so a
-response can hand out URLs without storing anything (see `mockserver.media`).
+response can hand out URLs without storing anything (see `mockserver.media`). Images made *from* an
+upload (edits, upscales, cut-outs) carry a tiny thumbnail of the upload in their recipe, so they still
+look like their source and any worker can redraw them from the link alone (`image_recipe(source=...)`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
+from mockserver.content.derived import draw_derived
 from mockserver.media import media_url, register_media
 
 FORMATS = {
@@ -65,12 +68,13 @@ def draw_image(width: int, height: int, *, seed: Any, alpha: bool = False, label
     return image
 
 
-def encode(image: Image.Image, fmt: str, quality: int = 85) -> bytes:
+def encode(image: Image.Image, fmt: str, quality: int | None = 85) -> bytes:
     """Encode with Pillow; JPEG drops alpha."""
     pil_format, _ = FORMATS[fmt]
     if pil_format == "JPEG" and image.mode != "RGB":
         image = image.convert("RGB")
     out = io.BytesIO()
+    quality = 85 if quality is None else max(1, min(100, quality))
     kwargs: dict[str, Any] = {"quality": quality} if pil_format in ("JPEG", "WEBP") else {"compress_level": 1}
     image.save(out, pil_format, **kwargs)
     return out.getvalue()
@@ -89,18 +93,61 @@ def content_type(fmt: str) -> str:
     return FORMATS[fmt][1]
 
 
-def image_url(base_url: str, width: int, height: int, *, seed: Any, fmt: str = "png", alpha: bool = False) -> str:
-    """A link the emulator serves with exactly these bytes (`GET /__mock/media/image/...`)."""
-    recipe = {"w": width, "h": height, "s": str(seed), "f": fmt}
+def image_recipe(
+    width: int,
+    height: int,
+    *,
+    seed: Any,
+    fmt: str = "png",
+    alpha: bool = False,
+    quality: int | None = None,
+    source: str | None = None,
+    mode: str | None = None,
+) -> dict[str, Any]:
+    """The media recipe of an image: size, seed, format; optionally alpha, encoder quality, and the
+    source thumbnail (`thumbnail_token`) and `mode` (edit, upscale, cutout) of an image made from an upload."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unsupported image format {fmt!r}")
+    recipe: dict[str, Any] = {"w": width, "h": height, "s": str(seed), "f": fmt}
     if alpha:
         recipe["a"] = 1
+    if quality is not None:
+        recipe["q"] = quality
+    if source is not None:
+        recipe["t"] = source
+        recipe["m"] = mode or "edit"
+    return recipe
+
+
+def recipe_url(base_url: str, recipe: Mapping[str, Any]) -> str:
+    """The link the emulator serves a recipe's bytes at."""
+    fmt = str(recipe.get("f", "png"))
     return media_url(base_url, "image", recipe, "jpg" if fmt == "jpeg" else fmt)
+
+
+def image_url(base_url: str, width: int, height: int, *, seed: Any, fmt: str = "png", alpha: bool = False) -> str:
+    """A link the emulator serves with exactly these bytes (`GET /__mock/media/image/...`)."""
+    return recipe_url(base_url, image_recipe(width, height, seed=seed, fmt=fmt, alpha=alpha))
+
+
+def render_recipe(recipe: Mapping[str, Any]) -> bytes:
+    """The bytes of a recipe (uncached; `mockserver.media.render("image", recipe)` caches)."""
+    fmt = str(recipe.get("f", "png"))
+    if fmt not in FORMATS:
+        raise ValueError(f"unsupported image format {fmt!r}")
+    width, height, alpha = int(recipe["w"]), int(recipe["h"]), bool(recipe.get("a"))
+    quality = int(recipe["q"]) if "q" in recipe else None
+    if "t" in recipe:
+        image = draw_derived(width, height, source=str(recipe["t"]), seed=recipe["s"], mode=str(recipe.get("m")))
+        image = image.convert("RGBA" if alpha else "RGB")
+    else:
+        image = draw_image(width, height, seed=recipe["s"], alpha=alpha)
+    return encode(image, fmt, quality)
 
 
 def _from_recipe(recipe: Mapping[str, Any]) -> tuple[bytes, str]:
     fmt = str(recipe.get("f", "png"))
-    data = render_image(int(recipe["w"]), int(recipe["h"]), seed=recipe["s"], fmt=fmt, alpha=bool(recipe.get("a")))
-    return data, content_type(fmt)
+    return render_recipe(recipe), content_type(fmt)
 
 
 register_media("image", _from_recipe)

@@ -121,7 +121,8 @@ def reply(rng: random.Random, prompt: str = "", *, sentences: int | None = None)
     parts = [rng.choice(_OPENERS)]
     words = keywords(prompt)
     if words:
-        parts.append(f"About {', '.join(words)}: {sentence(rng)[0].lower()}{sentence(rng)[1:]}")
+        first = sentence(rng)
+        parts.append(f"About {', '.join(words)}: {first[0].lower()}{first[1:]}")
         n -= 1
     parts.extend(sentence(rng) for _ in range(max(0, n)))
     return " ".join(parts)

@@ -1,0 +1,91 @@
+"""Record real traffic into cassettes, replay it offline, and verify it against the contracts.
+
+Public API (stable; the pytest plugin builds on it):
+
+- `RecordMode`: `none` / `once` / `new_episodes` / `all` (a `str` enum with VCR.py's semantics).
+- `load_cassette(path) -> Cassette` reads our YAML or a VCR.py cassette; `save_cassette(path, cassette)`
+  writes one atomically (temp file + rename).
+- `create_proxy_app(settings, *, contracts=None) -> CassetteApp`: the recording reverse proxy. It
+  forwards to `settings.upstream`, streams answers through chunk by chunk and writes redacted
+  interactions to `settings.cassettes` (a folder, recorded into `<folder>/recorded.yaml`, or one
+  `.yaml` file), honouring `settings.record_mode`.
+- `create_replay_app(settings, fallback_app=None, *, contracts=None) -> CassetteApp`: answers from the
+  cassettes under `settings.cassettes` and never calls an upstream; a miss answers a 404 in the family's
+  error envelope explaining the nearest recorded requests, or goes to `fallback_app` when one is given.
+- `CassetteApp.stats`: what was played, recorded and missed (each miss with its explanation).
+- `verify_paths(paths, *, contracts=None) -> Report`: checks cassettes against the contracts;
+  `Report.ok`, `Report.to_text()`, `Report.to_junit_xml()`.
+- `MATCHERS`: matcher name → function (`method`, `path`, `query`, `body`, ...); `settings.match_on` picks.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mockserver.recording.cassettes import (
+        Cassette,
+        CassetteError,
+        Chunk,
+        Interaction,
+        RecordedRequest,
+        RecordedResponse,
+        load_cassette,
+        save_cassette,
+    )
+    from mockserver.recording.matchers import MATCHERS
+    from mockserver.recording.modes import RecordMode
+    from mockserver.recording.server import CassetteApp, Miss, Stats, create_proxy_app, create_replay_app
+    from mockserver.recording.verify import Drift, Report, verify_paths
+
+_EXPORTS = {
+    "Cassette": "cassettes",
+    "CassetteError": "cassettes",
+    "Chunk": "cassettes",
+    "Interaction": "cassettes",
+    "RecordedRequest": "cassettes",
+    "RecordedResponse": "cassettes",
+    "load_cassette": "cassettes",
+    "save_cassette": "cassettes",
+    "MATCHERS": "matchers",
+    "RecordMode": "modes",
+    "CassetteApp": "server",
+    "Stats": "server",
+    "Miss": "server",
+    "create_proxy_app": "server",
+    "create_replay_app": "server",
+    "Drift": "verify",
+    "Report": "verify",
+    "verify_paths": "verify",
+}
+
+__all__ = [
+    "MATCHERS",
+    "Cassette",
+    "CassetteApp",
+    "CassetteError",
+    "Chunk",
+    "Drift",
+    "Interaction",
+    "Miss",
+    "RecordMode",
+    "RecordedRequest",
+    "RecordedResponse",
+    "Report",
+    "Stats",
+    "create_proxy_app",
+    "create_replay_app",
+    "load_cassette",
+    "save_cassette",
+    "verify_paths",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the public names lazily, so `import mockserver.recording` stays cheap."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mockserver.recording' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"mockserver.recording.{module}"), name)

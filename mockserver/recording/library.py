@@ -1,0 +1,177 @@
+"""The replay index: every recorded interaction by its match key, played back in recorded order.
+
+Lookup is one dict access. Identical requests get the recorded answers in order (the polls of a task
+progress as they did) and, once those are used up, the last one again (a finished task stays finished).
+A miss looks for the nearest recorded requests — same path first — and says which matcher failed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Hashable, Iterable
+from pathlib import Path
+
+from mockserver.recording.cassettes import Cassette, Interaction, RecordedRequest
+from mockserver.recording.filters import RequestFilter
+from mockserver.recording.matchers import MatchOptions, canonical_body, explain, json_distance, match_key
+
+_SCAN_LIMIT = 5000
+_RANK_LIMIT = 50
+
+
+@dataclasses.dataclass(eq=False)
+class Entry:
+    """A replayable interaction: where it came from, its match key and the callbacks it triggered."""
+
+    interaction: Interaction
+    cassette: Path | None
+    index: int
+    key: tuple[Hashable, ...]
+    callbacks: list[Interaction] = dataclasses.field(default_factory=list)
+
+    @property
+    def where(self) -> str:
+        return f"{self.cassette or '<memory>'}#{self.index}"
+
+
+@dataclasses.dataclass(eq=False)
+class _Slot:
+    entries: list[Entry]
+    cursor: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """A recorded request near a missed one: which matchers it failed, and how."""
+
+    entry: Entry
+    failed: tuple[str, ...]
+    reasons: tuple[str, ...]
+
+
+class CassetteLibrary:
+    """Recorded interactions indexed by match key (`match_on` matchers of the redacted request)."""
+
+    def __init__(
+        self,
+        cassettes: Iterable[Cassette] = (),
+        *,
+        match_on: tuple[str, ...],
+        options: MatchOptions,
+        request_filter: RequestFilter,
+        redacted_with: str | None = None,
+    ) -> None:
+        self.match_on = match_on
+        # Cassettes whose `redacted_with` says they were written under the current rules skip redaction.
+        self.redacted_with = redacted_with
+        self.options = options
+        self.request_filter = request_filter
+        self._slots: dict[tuple[Hashable, ...], _Slot] = {}
+        self._by_path: dict[str, list[Entry]] = {}
+        self.entries: list[Entry] = []
+        self.cassettes: list[Path] = []
+        for cassette in cassettes:
+            self.add(cassette)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def key_of(self, request: RecordedRequest) -> tuple[Hashable, ...]:
+        """The match key of a request as the client sent it (redacted first, like the recording was)."""
+        return match_key(self.request_filter(request), self.match_on, self.options)
+
+    def add(self, cassette: Cassette) -> None:
+        """Index every HTTP interaction of `cassette`; callbacks are attached to their submit."""
+        if cassette.path is not None:
+            self.cassettes.append(cassette.path)
+        added: dict[int, Entry] = {}
+        clean = self.redacted_with is not None and cassette.meta.get("redacted_with") == self.redacted_with
+        for index, item in enumerate(cassette.interactions):
+            if item.kind == "callback":
+                target = added.get(item.callback_of) if item.callback_of is not None else None
+                if target is not None:
+                    target.callbacks.append(item)
+                continue
+            key = match_key(item.request, self.match_on, self.options) if clean else self.key_of(item.request)
+            entry = Entry(item, cassette.path, index, key)
+            added[index] = entry
+            self.entries.append(entry)
+            slot = self._slots.get(entry.key)
+            if slot is None:
+                self._slots[entry.key] = _Slot([entry])
+            else:
+                slot.entries.append(entry)
+            self._by_path.setdefault(item.request.path, []).append(entry)
+
+    def take(self, key: tuple[Hashable, ...]) -> Entry | None:
+        """The next recorded answer for `key` (the last one again once all were played), or None."""
+        slot = self._slots.get(key)
+        if slot is None:
+            return None
+        if slot.cursor < len(slot.entries):
+            entry = slot.entries[slot.cursor]
+            slot.cursor += 1
+            return entry
+        return slot.entries[-1]
+
+    def rewind(self) -> None:
+        """Play every interaction from the start again."""
+        for slot in self._slots.values():
+            slot.cursor = 0
+
+    def unplayed(self) -> list[Entry]:
+        """Recorded interactions no request has used yet."""
+        return [e for slot in self._slots.values() for e in slot.entries[slot.cursor :]]
+
+    def nearest(self, request: RecordedRequest, key: tuple[Hashable, ...], limit: int = 3) -> list[Candidate]:
+        """The recorded requests closest to `request`: most matchers agreeing, same path first."""
+        pool = self._by_path.get(request.path) or self.entries[:_SCAN_LIMIT]
+        scored = []
+        for position, entry in enumerate(pool):
+            agree = sum(1 for a, b in zip(entry.key, key, strict=True) if a == b)
+            scored.append((-agree, position, entry))
+        scored.sort(key=lambda t: (t[0], t[1]))
+        incoming = self.request_filter(request)
+        # Among the best, prefer the bodies with the fewest differing fields.
+        best = [
+            (agree, self._body_distance(entry, incoming), position, entry)
+            for agree, position, entry in scored[:_RANK_LIMIT]
+        ]
+        best.sort(key=lambda t: (t[0], t[1], t[2]))
+        out: list[Candidate] = []
+        seen: set[tuple[Hashable, ...]] = set()
+        for _, _, _, entry in best:
+            if entry.key in seen:
+                continue
+            seen.add(entry.key)
+            failed = tuple(name for name, a, b in zip(self.match_on, entry.key, key, strict=True) if a != b)
+            recorded = self.request_filter(entry.interaction.request)
+            reasons = tuple(explain(name, recorded, incoming, self.options) for name in failed)
+            out.append(Candidate(entry, failed, reasons))
+            if len(out) >= limit:
+                break
+        return out
+
+    def _body_distance(self, entry: Entry, incoming: RecordedRequest) -> float:
+        a = canonical_body(self.request_filter(entry.interaction.request), self.options)
+        b = canonical_body(incoming, self.options)
+        return json_distance(a, b)
+
+
+def describe_miss(request: RecordedRequest, candidates: list[Candidate], library: CassetteLibrary) -> str:
+    """A miss explained in a few lines: what was asked, the nearest recordings and what differs."""
+    where = ", ".join(str(p) for p in library.cassettes[:3]) or "no cassette"
+    if len(library.cassettes) > 3:
+        where += f" and {len(library.cassettes) - 3} more"
+    head = (
+        f"No recorded interaction matches {request.method} {request.path}"
+        f" (matching on {', '.join(library.match_on)}; {len(library)} interactions in {where})."
+    )
+    if not candidates:
+        return head + " Nothing was recorded to compare with."
+    lines = [head, "Nearest recorded requests:"]
+    for n, cand in enumerate(candidates, 1):
+        req = cand.entry.interaction.request
+        lines.append(f"{n}) {cand.entry.where} {req.method} {req.path} — failed {', '.join(cand.failed)}")
+        lines.extend(f"   {reason}" for reason in cand.reasons)
+    return "\n".join(lines)

@@ -1,0 +1,151 @@
+"""Playing recorded answers back over ASGI: bodies as recorded, streams in their original chunks.
+
+`speed` scales the recorded timing: 0 (default) sends everything at once, 1 waits as long as the
+upstream did (time to the head, then between chunks), 2 twice as fast. Captured task callbacks are
+re-delivered, in order, to the callback URL of the request being answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import httpx
+import orjson
+
+from mockserver.contracts import Contracts
+from mockserver.errors import ApiError, error_response
+from mockserver.recording.cassettes import HOP_BY_HOP, Headers, Interaction, RecordedRequest
+from mockserver.recording.library import Entry
+from mockserver.recording.matchers import CALLBACK_FIELDS
+
+log = logging.getLogger("mockserver.recording")
+
+Send = Any
+# The serving ASGI server adds its own; passing the recorded ones on would duplicate them.
+SERVER_HEADERS = frozenset({"date", "server"})
+Scope = dict[str, Any]
+
+
+def asgi_headers(headers: Headers, *extra: tuple[str, str]) -> list[tuple[bytes, bytes]]:
+    """Recorded headers as ASGI header pairs, without those that describe one connection or encoding."""
+    out = [
+        (name.lower().encode("latin-1"), value.encode("latin-1", "replace"))
+        for name, values in headers.items()
+        if name.lower() not in HOP_BY_HOP and name.lower() not in SERVER_HEADERS
+        for value in values
+    ]
+    out.extend((k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in extra)
+    return out
+
+
+async def play(entry: Entry, send: Send, *, speed: float = 0.0, head_only: bool = False) -> None:
+    """Send the recorded response of `entry`; a stream goes out chunk by chunk as it was recorded."""
+    resp = entry.interaction.response
+    if speed > 0 and resp.elapsed:
+        await asyncio.sleep(resp.elapsed / speed)
+    marker = ("x-mockserver-cassette", entry.where)
+    streamed = resp.chunks is not None
+    if streamed or head_only:
+        headers = asgi_headers(resp.headers, marker)
+    else:
+        headers = asgi_headers(resp.headers, marker, ("content-length", str(len(resp.body))))
+    await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+    if head_only:
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        return
+    if not streamed:
+        await send({"type": "http.response.body", "body": resp.body, "more_body": False})
+        return
+    previous = 0.0
+    for at, piece in resp.pieces():
+        if speed > 0 and at > previous:
+            await asyncio.sleep((at - previous) / speed)
+            previous = at
+        await send({"type": "http.response.body", "body": piece, "more_body": True})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+# ---------------------------------------------------------------------------------------------
+# Misses
+
+
+class FamilyFinder:
+    """Which family's error envelope a path gets: its contract's, else one sharing its first segments."""
+
+    def __init__(self, contracts: Contracts) -> None:
+        self.contracts = contracts
+        self._prefix: dict[str, str] = {}
+        for c in contracts:
+            for _, path in ((c.method, c.path), *c.aliases):
+                self._prefix.setdefault(_prefix_of(path), c.family)
+
+    def __call__(self, method: str, path: str) -> str:
+        contract = self.contracts.find(method, path)
+        if contract is not None:
+            return contract.family
+        for other in ("POST", "GET", "PUT", "PATCH", "DELETE"):
+            contract = self.contracts.find(other, path)
+            if contract is not None:
+                return contract.family
+        return self._prefix.get(_prefix_of(path), "openai")
+
+
+def _prefix_of(path: str) -> str:
+    parts = [p for p in path.split("/") if p]
+    if parts and parts[0] in ("v1", "v1beta") and len(parts) > 1:
+        return "/".join(parts[:2]).split("{")[0].split(":")[0]
+    return parts[0] if parts else ""
+
+
+async def send_miss(scope: Scope, receive: Any, send: Send, family: str, message: str) -> None:
+    """A 404 in the family's envelope whose message explains the miss."""
+    response = error_response(family, ApiError(404, message, code="cassette_miss", type="cassette_miss"))
+    await response(scope, receive, send)
+
+
+# ---------------------------------------------------------------------------------------------
+# Callbacks
+
+
+def callback_url(body: bytes | None) -> tuple[str, str] | None:
+    """(field, URL) of the callback URL a JSON request body carries at its top level, if any."""
+    if not body or body[:1] != b"{":
+        return None
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(doc, dict):
+        return None
+    for field in CALLBACK_FIELDS:
+        value = doc.get(field)
+        if isinstance(value, str) and value.startswith(("http://", "https://")):
+            return field, value
+    return None
+
+
+async def deliver_callbacks(
+    callbacks: list[Interaction], recorded: RecordedRequest, incoming: RecordedRequest, speed: float
+) -> None:
+    """POST the recorded callbacks of a submit to the URL the replayed request asked for."""
+    target = callback_url(incoming.body)
+    if target is None or not callbacks:
+        return
+    original = callback_url(recorded.body)
+    previous = 0.0
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        for item in callbacks:
+            at = item.after or 0.0
+            if speed > 0 and at > previous:
+                await asyncio.sleep((at - previous) / speed)
+                previous = at
+            body = item.request.body or b""
+            if original is not None:
+                body = body.replace(original[1].encode(), target[1].encode())
+            content_type = item.request.header("content-type") or "application/json"
+            try:
+                await client.post(target[1], content=body, headers={"content-type": content_type})
+            except httpx.HTTPError as exc:
+                log.warning("replayed callback to %s failed: %s", target[1], exc)

@@ -1,0 +1,253 @@
+"""Answer httpx and httpx2 requests to the YEScale base URL from an ASGI app, in-process and without sockets.
+
+Two pieces:
+
+- `AppThread` runs an ASGI app (lifespan included) on an event loop in a daemon thread and answers
+  `httpx.Request`s from any thread or event loop through `httpx.ASGITransport`. Every request the app
+  sees runs on that one loop, so the app's background work (task clock, callback delivery) keeps
+  a single home whether the caller is sync or async.
+- `YEScaleRouter`, a respx router registered with respx's own httpcore mocker (plain httpx) *and*
+  with a mocker for httpcore2 (httpx2, which the current official SDKs send through): one set of
+  routes serves both. Requests aimed elsewhere pass through, or go on to the user's own respx
+  routers when they have some.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import respx
+from respx.mocks import HTTPCoreMocker, Mocker
+
+# Where a request came from: set on requests intercepted in httpcore2 (see `_httpcore2_mocker`).
+VIA_EXTENSION = "mockserver.via"
+HTTPCORE2_MOCKER = "mockserver-httpcore2"
+# The route that answers from the app (its `calls` are the intercepted requests).
+ROUTE_NAME = "mockserver"
+_HTTPCORE2_TARGETS = [
+    "httpcore2._sync.connection.HTTPConnection",
+    "httpcore2._sync.connection_pool.ConnectionPool",
+    "httpcore2._sync.http_proxy.HTTPProxy",
+    "httpcore2._async.connection.AsyncHTTPConnection",
+    "httpcore2._async.connection_pool.AsyncConnectionPool",
+    "httpcore2._async.http_proxy.AsyncHTTPProxy",
+]
+# True while a router resolves a request for an async client (side effects may then return coroutines).
+_RESOLVING_ASYNC: contextvars.ContextVar[bool] = contextvars.ContextVar("mockserver_resolving_async", default=False)
+
+
+class AppThread:
+    """An ASGI app served on its own event loop in a daemon thread; `handle`/`ahandle` answer requests."""
+
+    def __init__(self, app: Any, *, timeout: float = 60.0) -> None:
+        self.app = app
+        self.timeout = timeout
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.thread = threading.Thread(target=self._run, name="mockserver-inprocess", daemon=True)
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._stop: asyncio.Event | None = None
+        self._transport = httpx.ASGITransport(app=app)
+
+    # -- life cycle ---------------------------------------------------------------------------
+    def start(self) -> AppThread:
+        self.thread.start()
+        if not self._ready.wait(self.timeout):
+            raise TimeoutError(f"the in-process app did not start within {self.timeout}s")
+        if self._error is not None:
+            raise RuntimeError(f"the in-process app failed to start: {self._error!r}") from self._error
+        return self
+
+    def stop(self) -> None:
+        if self.loop is not None and self._stop is not None and self.thread.is_alive():
+            self.loop.call_soon_threadsafe(self._stop.set)
+        self.thread.join(self.timeout)
+
+    def __enter__(self) -> AppThread:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self.loop = loop
+        try:
+            loop.run_until_complete(self._main())
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _main(self) -> None:
+        self._stop = asyncio.Event()
+        lifespan = _Lifespan(self.app)
+        try:
+            await lifespan.startup()
+        except BaseException as exc:
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            await self._stop.wait()
+        finally:
+            await lifespan.shutdown()
+
+    @property
+    def in_app_thread(self) -> bool:
+        """True when called from the app's own thread (e.g. a recording proxy calling its upstream)."""
+        return threading.current_thread() is self.thread
+
+    # -- answering ----------------------------------------------------------------------------
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        """Answer `request` from the app, blocking the calling thread."""
+        response: httpx.Response = self._submit(request).result(self.timeout)
+        return response
+
+    async def ahandle(self, request: httpx.Request) -> httpx.Response:
+        """Answer `request` from the app without blocking the caller's event loop."""
+        return await asyncio.wait_for(asyncio.wrap_future(self._submit(request)), self.timeout)
+
+    def _submit(self, request: httpx.Request) -> Any:
+        if self.loop is None or not self.thread.is_alive():
+            raise RuntimeError("the in-process mockserver is not running (its fixture has ended)")
+        return asyncio.run_coroutine_threadsafe(self._answer(request), self.loop)
+
+    async def _answer(self, request: httpx.Request) -> httpx.Response:
+        # A fresh request: the caller's stream belongs to the caller's loop or thread.
+        fresh = httpx.Request(request.method, request.url, headers=request.headers, content=request.content)
+        response = await self._transport.handle_async_request(fresh)
+        content = await response.aread()
+        return httpx.Response(response.status_code, headers=response.headers, content=content, request=request)
+
+
+class _Lifespan:
+    """Drive an ASGI app's lifespan protocol (apps without one are served all the same)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.supported = True
+        self._receive: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._sent: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    async def _app(self) -> None:
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
+        try:
+            await self.app(scope, self._receive.get, self._sent.put)
+        except BaseException:
+            if self.supported:
+                await self._sent.put({"type": "lifespan.unsupported"})
+            raise
+
+    async def _expect(self, event: str) -> None:
+        await self._receive.put({"type": f"lifespan.{event}"})
+        message = await self._sent.get()
+        kind = message.get("type", "")
+        if kind == "lifespan.unsupported":
+            self.supported = False
+        elif kind.endswith(".failed"):
+            raise RuntimeError(message.get("message") or f"lifespan {event} failed")
+
+    async def startup(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._app())
+        await self._expect("startup")
+
+    async def shutdown(self) -> None:
+        if self.supported and self._task is not None and not self._task.done():
+            await self._expect("shutdown")
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(BaseException):  # the app's own exit; nothing waits for it
+                await self._task
+
+
+def _httpcore2_mocker() -> type[HTTPCoreMocker]:
+    """respx's httpcore mocker re-aimed at httpcore2 (registered once per process)."""
+    existing = Mocker.registry.get(HTTPCORE2_MOCKER)
+    if existing is not None:
+        return existing  # type: ignore[return-value]
+
+    class HTTPCore2Mocker(HTTPCoreMocker):
+        name = HTTPCORE2_MOCKER
+        targets = list(_HTTPCORE2_TARGETS)
+
+        @classmethod
+        def to_httpx_request(cls, **kwargs: Any) -> httpx.Request:
+            request: httpx.Request = super().to_httpx_request(**kwargs)  # type: ignore[no-untyped-call]
+            request.extensions = {**request.extensions, VIA_EXTENSION: HTTPCORE2_MOCKER}
+            return request
+
+        @classmethod
+        def from_sync_httpx_response(cls, httpx_response: httpx.Response, target: Any, **kwargs: Any) -> Any:
+            import httpcore2
+
+            return httpcore2.Response(
+                status=httpx_response.status_code,
+                headers=httpx_response.headers.raw,
+                content=httpx_response.stream,
+                extensions=httpx_response.extensions,
+            )
+
+    return HTTPCore2Mocker
+
+
+class YEScaleRouter(respx.MockRouter):
+    """A respx router active for httpx (httpcore) and httpx2 (httpcore2) at once."""
+
+    def __init__(self) -> None:
+        super().__init__(assert_all_called=False, assert_all_mocked=True, using="httpcore")
+        self._mocker2 = _httpcore2_mocker()
+
+    def start(self) -> None:
+        super().start()
+        self._mocker2.register(self)
+        self._mocker2.start()
+
+    def stop(self, clear: bool = True, reset: bool = True, quiet: bool = False) -> None:
+        self._mocker2.unregister(self)
+        self._mocker2.stop()
+        super().stop(clear=clear, reset=reset, quiet=quiet)
+
+    async def aresolve(self, request: httpx.Request) -> Any:
+        token = _RESOLVING_ASYNC.set(True)
+        try:
+            return await super().aresolve(request)
+        finally:
+            _RESOLVING_ASYNC.reset(token)
+
+    def others_for(self, request: httpx.Request) -> bool:
+        """True when other respx routers share the mocker this request came through."""
+        mocker: Any = self._mocker2 if request.extensions.get(VIA_EXTENSION) == HTTPCORE2_MOCKER else HTTPCoreMocker
+        return any(router is not self for router in mocker.routers)
+
+
+Answer = Callable[[httpx.Request], httpx.Response]
+
+
+def route_to_app(router: YEScaleRouter, base_url: str, runner: AppThread) -> None:
+    """Send requests under `base_url` to `runner`'s app; let everything else go its way."""
+    target = httpx.URL(base_url)
+
+    def answer(request: httpx.Request) -> Any:
+        if runner.in_app_thread:
+            return request  # the app itself calling out (a recording proxy's upstream): real network
+        if _RESOLVING_ASYNC.get():
+            return runner.ahandle(request)
+        return runner.handle(request)
+
+    def elsewhere(request: httpx.Request) -> Any:
+        # None: "not mine", so the user's own respx routers get their turn; else a real request.
+        return None if router.others_for(request) else request
+
+    pattern: dict[str, Any] = {"scheme": target.scheme, "host": target.host}
+    if target.port is not None:
+        pattern["port"] = target.port
+    router.route(name=ROUTE_NAME, **pattern).mock(side_effect=answer)
+    router.route(name="mockserver-pass-through").mock(side_effect=elsewhere)

@@ -58,8 +58,8 @@ class Receiver:
                 self.count += 1
                 self.changed.set()
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok")
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass  # the emulator closed its keep-alive connection, or the run is over
         finally:
             writer.close()
 

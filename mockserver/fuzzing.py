@@ -180,7 +180,10 @@ def curl_command(request: Any) -> str:
             parts += ["-H", '"Authorization: Bearer $MOCKSERVER_API_KEY"']
         else:
             parts += ["-H", shlex.quote(f"{name}: {value}")]
-    body = request.content
+    try:
+        body = request.read()  # a multipart body sent by a real client is a stream until read
+    except Exception:
+        body = b""
     if body:
         try:
             text = body.decode("utf-8")

@@ -62,6 +62,7 @@ class Call:
         "contract",
         "fault",
         "files",
+        "headers",
         "journal_entry",
         "now",
         "path_params",
@@ -78,6 +79,8 @@ class Call:
         self.contract = contract
         self.state = state
         self.path_params: dict[str, str] = dict(request.path_params)
+        # ASGI header names are lower-case already; one pass here beats Starlette's scan per lookup.
+        self.headers: dict[str, str] = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]}
         self.query: dict[str, Any] = {}
         self.body: Any = None
         self.raw_body: bytes = b""
@@ -214,8 +217,9 @@ def normalize_key(key: str) -> str:
     return key.split("-", 1)[0]
 
 
-def find_key(request: Request, family: str) -> str:
-    auth = request.headers.get("authorization", "")
+def find_key(call: Call, family: str) -> str:
+    headers = call.headers
+    auth = headers.get("authorization", "")
     if auth:
         scheme, _, token = auth.partition(" ")
         if scheme.lower() == "bearer" and token.strip():
@@ -223,18 +227,18 @@ def find_key(request: Request, family: str) -> str:
         if not token and scheme:
             return scheme.strip()
     for header in KEY_HEADERS.get(family, ()):
-        value = request.headers.get(header, "").strip()
+        value = headers.get(header, "").strip()
         if value:
             return value
     for name in KEY_QUERY.get(family, ()):
-        value = request.query_params.get(name, "").strip()
+        value = call.request.query_params.get(name, "").strip()
         if value:
             return value
     return ""
 
 
 def check_auth(call: Call) -> None:
-    key = find_key(call.request, call.contract.family)
+    key = find_key(call, call.contract.family)
     if not key:
         raise ApiError(401, "No API key provided (send Authorization: Bearer <key>)", code="missing_api_key")
     allowed = call.state.settings.api_key
@@ -243,12 +247,22 @@ def check_auth(call: Call) -> None:
     call.api_key = key
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
+async def read_body(request: Request, limit: int, declared: str | None = None) -> bytes:
+    """The whole body, refused with 413 past `limit` (checked on Content-Length and while reading)."""
     if declared and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, f"request body of {declared} bytes exceeds the {limit}-byte limit", param="body")
-    chunks: list[bytes] = []
-    size = 0
+    # Most bodies arrive in one ASGI message: take it without Starlette's stream machinery.
+    message = await request.receive()
+    if message["type"] == "http.disconnect":
+        raise ApiError(400, "client disconnected before the body was complete", param="body")
+    first: bytes = message.get("body", b"")
+    if len(first) > limit:
+        raise ApiError(413, f"request body exceeds the {limit}-byte limit", param="body")
+    if not message.get("more_body", False):
+        request._body = first
+        return first
+    chunks: list[bytes] = [first]
+    size = len(first)
     try:
         async for chunk in request.stream():
             size += len(chunk)
@@ -262,8 +276,8 @@ async def read_body(request: Request, limit: int) -> bytes:
     return body
 
 
-def _media_type(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+def _media_type(call: Call) -> str:
+    return call.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
 async def parse_body(call: Call) -> None:
@@ -272,11 +286,11 @@ async def parse_body(call: Call) -> None:
     expected = contract.request_content_type
     if request.method in ("GET", "HEAD", "DELETE") and not expected:
         return
-    raw = await read_body(request, call.state.settings.max_body_bytes)
+    raw = await read_body(request, call.state.settings.max_body_bytes, call.headers.get("content-length"))
     call.raw_body = raw
     if not expected:
         return
-    got = _media_type(request)
+    got = _media_type(call)
     if expected == "application/json":
         if got and got not in JSON_TYPES and not got.endswith("+json"):
             raise ApiError(

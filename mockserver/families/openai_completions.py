@@ -33,7 +33,7 @@ def _prompts(value: Any) -> list[tuple[str, int]]:
         return [("<|endoftext|>", 1)]
     if isinstance(value, str):
         return [(value, count_tokens(value))]
-    if value and isinstance(value[0], int):
+    if value and not isinstance(value[0], (str, list)):  # token ids (1.0 counts as an integer too)
         return [(_detokenize(value), len(value))]
     out = []
     for item in value:
@@ -42,7 +42,8 @@ def _prompts(value: Any) -> list[tuple[str, int]]:
 
 
 def _detokenize(tokens: list[int]) -> str:
-    return "".join(_VOCAB[t % len(_VOCAB)] for t in tokens)
+    # JSON Schema counts 1.0 (and ints too large for 64 bits, parsed as floats) as integers.
+    return "".join(_VOCAB[int(t) % len(_VOCAB)] for t in tokens)
 
 
 def _legacy_logprobs(completion: str, offset: int, rng: random.Random, top: int) -> dict[str, Any]:

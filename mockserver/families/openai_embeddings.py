@@ -39,7 +39,7 @@ def _inputs(value: Any) -> list[tuple[str, int]]:
     """(text to embed, token count) per input, in order; token arrays embed as their token ids."""
     if isinstance(value, str):
         return [(value, count_tokens(value))]
-    if value and isinstance(value[0], int):
+    if value and not isinstance(value[0], (str, list)):  # token ids (1.0 counts as an integer too)
         return [(_token_text(value), len(value))]
     out = []
     for item in value:
@@ -51,7 +51,7 @@ def _inputs(value: Any) -> list[tuple[str, int]]:
 
 
 def _token_text(tokens: list[int]) -> str:
-    return " ".join(f"t{token}" for token in tokens)
+    return " ".join(f"t{int(token)}" for token in tokens)
 
 
 async def embeddings_create(call: Call) -> Response:

@@ -95,14 +95,15 @@ def input_items(raw: Any) -> list[dict[str, Any]]:
 def _item_text(item: Mapping[str, Any]) -> str:
     kind = item.get("type")
     if kind == "message":
-        return " ".join(str(c.get("text") or c.get("refusal") or "") for c in item.get("content") or ())
+        parts = item.get("content") or ()
+        return " ".join(str(c.get("text") or c.get("refusal") or "") for c in parts if isinstance(c, Mapping))
     if kind == "function_call":
         return str(item.get("name", "")) + str(item.get("arguments", ""))
     if kind == "function_call_output":
         output = item.get("output")
         return output if isinstance(output, str) else json.dumps(output)
     if kind == "reasoning":
-        return " ".join(str(s.get("text", "")) for s in item.get("summary") or ())
+        return " ".join(str(s.get("text", "")) for s in item.get("summary") or () if isinstance(s, Mapping))
     return ""
 
 

@@ -67,7 +67,7 @@ KEY_PATTERNS = (
     rb"(?<![A-Za-z0-9_\-])sk-[A-Za-z0-9_\-]{16,}",
     rb"AIza[0-9A-Za-z_\-]{35}",
     rb"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",
-    rb"(?i)(?<=bearer )[A-Za-z0-9._~+/\-]{12,}=*",
+    rb"(?<=[Bb][Ee][Aa][Rr][Ee][Rr] )[A-Za-z0-9._~+/\-]{12,}=*",
 )
 # Secrets shorter than this are only redacted where they stand alone, not inside other text.
 _MIN_SUBSTRING_SECRET = 6
@@ -111,6 +111,14 @@ class RedactionRules:
         return cls.build(settings.redact_headers, settings.redact_json_paths, settings.redact_patterns)
 
     @functools.cached_property
+    def scanner(self) -> re.Pattern[bytes] | None:
+        """Every pattern in one alternation (one pass over a body), or None if they do not combine."""
+        try:
+            return re.compile(b"|".join(b"(?:" + p.pattern + b")" for p in self.patterns))
+        except re.error:  # e.g. a user pattern with global flags
+            return None
+
+    @functools.cached_property
     def fingerprint(self) -> str:
         """Identifies these rules: a cassette written under the same rules needs no redaction when loaded."""
         parts = [
@@ -140,8 +148,21 @@ def _header_secret(name: str, value: str) -> str:
     return value.strip()
 
 
-def request_secrets(request: RecordedRequest, rules: RedactionRules) -> set[str]:
-    """Secret values a request carries in its headers, query and JSON body."""
+def _json_of(body: bytes | None) -> Any:
+    """The parsed JSON body, or None (not JSON, or not a document worth looking into)."""
+    if not body or not (body[:1] in (b"{", b"[") or body[:1].isspace()):
+        return None
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+
+
+_UNSET: Any = object()
+
+
+def request_secrets(request: RecordedRequest, rules: RedactionRules, doc: Any = _UNSET) -> set[str]:
+    """Secret values a request carries in its headers, query and JSON body (`doc`: the body parsed)."""
     found: set[str] = set()
     for name, values in request.headers.items():
         if name.lower() in rules.headers:
@@ -149,13 +170,9 @@ def request_secrets(request: RecordedRequest, rules: RedactionRules) -> set[str]
     for name, value in request.query:
         if name.lower() in rules.query_params:
             found.add(value)
-    if request.body and request.body[:1] in (b"{", b"["):
-        try:
-            doc = orjson.loads(request.body)
-        except orjson.JSONDecodeError:
-            doc = None
-        if doc is not None:
-            found.update(v for v in json_secrets(doc, rules) if isinstance(v, str))
+    doc = _json_of(request.body) if doc is _UNSET else doc
+    if doc is not None:
+        found.update(v for v in json_secrets(doc, rules) if isinstance(v, str))
     found.discard("")
     found.discard(REDACTED)
     return found
@@ -206,7 +223,8 @@ def _spans_for(body: bytes, secrets: Iterable[str], rules: RedactionRules) -> li
             while start != -1:
                 spans.append((start, start + len(needle), replacement))
                 start = body.find(needle, start + len(needle))
-    for pattern in rules.patterns:
+    scanner = rules.scanner
+    for pattern in (scanner,) if scanner is not None else rules.patterns:
         spans.extend((m.start(), m.end(), _R) for m in pattern.finditer(body) if m.end() > m.start())
     return spans
 
@@ -249,15 +267,12 @@ def _remap(chunks: list[Chunk], used: list[Span]) -> list[Chunk]:
     return out
 
 
-def redact_bytes(body: bytes, rules: RedactionRules, secrets: Iterable[str] = ()) -> tuple[bytes, list[Span]]:
+def redact_bytes(
+    body: bytes, rules: RedactionRules, secrets: Iterable[str] = (), doc: Any = _UNSET
+) -> tuple[bytes, list[Span]]:
     """`body` with JSON secrets, configured paths, key patterns and the given secrets replaced."""
     all_secrets = set(secrets)
-    doc: Any = None
-    if body[:1] in (b"{", b"[") or body[:1].isspace():
-        try:
-            doc = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            doc = None
+    doc = _json_of(body) if doc is _UNSET else doc
     if doc is not None:
         found = json_secrets(doc, rules)
         strings = [v for v in found if isinstance(v, str)]
@@ -346,16 +361,19 @@ def redact_uri(uri: str, rules: RedactionRules, secrets: Iterable[str] = ()) -> 
 
 def redact_request(request: RecordedRequest, rules: RedactionRules) -> RecordedRequest:
     """A copy of `request` with every secret replaced by `REDACTED`."""
-    return _redact_request(request, rules, request_secrets(request, rules))
+    doc = _json_of(request.body)
+    return _redact_request(request, rules, request_secrets(request, rules, doc), doc)
 
 
-def _redact_request(request: RecordedRequest, rules: RedactionRules, secrets: set[str]) -> RecordedRequest:
+def _redact_request(
+    request: RecordedRequest, rules: RedactionRules, secrets: set[str], doc: Any = _UNSET
+) -> RecordedRequest:
     body = request.body
     if body:
         if request.content_type == "application/x-www-form-urlencoded":
             body = redact_query(body.decode("latin-1"), rules, secrets).encode("latin-1")
         else:
-            body, _ = redact_bytes(body, rules, secrets)
+            body, _ = redact_bytes(body, rules, secrets, doc)
     return RecordedRequest(
         method=request.method,
         uri=redact_uri(request.uri, rules, secrets),
@@ -377,10 +395,11 @@ def redact_response(response: RecordedResponse, rules: RedactionRules, secrets: 
 
 def redact_interaction(item: Interaction, rules: RedactionRules) -> Interaction:
     """Redact both sides; secrets the request carried are also scrubbed from the response."""
-    secrets = request_secrets(item.request, rules)
+    doc = _json_of(item.request.body)
+    secrets = request_secrets(item.request, rules, doc)
     return dataclasses.replace(
         item,
-        request=_redact_request(item.request, rules, secrets),
+        request=_redact_request(item.request, rules, secrets, doc),
         response=redact_response(item.response, rules, secrets),
         _yaml=None,
     )

@@ -41,7 +41,8 @@ from mockserver.recording.cassettes import (
 )
 from mockserver.recording.filters import RedactionRules, redact_interaction
 from mockserver.recording.persist import CoalescingWriter
-from mockserver.recording.replay import FamilyFinder, asgi_headers, callback_url
+from mockserver.recording.replay import FamilyFinder, callback_url
+from mockserver.recording.wire import asgi_headers
 
 log = logging.getLogger("mockserver.recording")
 

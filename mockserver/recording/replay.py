@@ -16,50 +16,31 @@ import orjson
 
 from mockserver.contracts import Contracts
 from mockserver.errors import ApiError, error_response
-from mockserver.recording.cassettes import HOP_BY_HOP, Headers, Interaction, RecordedRequest
+from mockserver.recording.cassettes import Interaction, RecordedRequest
 from mockserver.recording.library import Entry
 from mockserver.recording.matchers import CALLBACK_FIELDS
+from mockserver.recording.wire import unpack_headers
 
 log = logging.getLogger("mockserver.recording")
 
 Send = Any
-# The serving ASGI server adds its own; passing the recorded ones on would duplicate them.
-SERVER_HEADERS = frozenset({"date", "server"})
 Scope = dict[str, Any]
-
-
-def asgi_headers(headers: Headers, *extra: tuple[str, str]) -> list[tuple[bytes, bytes]]:
-    """Recorded headers as ASGI header pairs, without those that describe one connection or encoding."""
-    out = [
-        (name.lower().encode("latin-1"), value.encode("latin-1", "replace"))
-        for name, values in headers.items()
-        if name.lower() not in HOP_BY_HOP and name.lower() not in SERVER_HEADERS
-        for value in values
-    ]
-    out.extend((k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in extra)
-    return out
 
 
 async def play(entry: Entry, send: Send, *, speed: float = 0.0, head_only: bool = False) -> None:
     """Send the recorded response of `entry`; a stream goes out chunk by chunk as it was recorded."""
-    resp = entry.interaction.response
-    if speed > 0 and resp.elapsed:
-        await asyncio.sleep(resp.elapsed / speed)
-    marker = ("x-mockserver-cassette", entry.where)
-    streamed = resp.chunks is not None
-    if streamed or head_only:
-        headers = asgi_headers(resp.headers, marker)
-    else:
-        headers = asgi_headers(resp.headers, marker, ("content-length", str(len(resp.body))))
-    await send({"type": "http.response.start", "status": resp.status, "headers": headers})
+    # Only the entry's packed head and body are touched for a plain answer (see `Entry`).
+    if speed > 0 and entry.interaction.response.elapsed:
+        await asyncio.sleep(entry.interaction.response.elapsed / speed)
+    await send({"type": "http.response.start", "status": entry.status, "headers": unpack_headers(entry.head)})
     if head_only:
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         return
-    if not streamed:
-        await send({"type": "http.response.body", "body": resp.body, "more_body": False})
+    if not entry.streamed:
+        await send({"type": "http.response.body", "body": entry.body, "more_body": False})
         return
     previous = 0.0
-    for at, piece in resp.pieces():
+    for at, piece in entry.interaction.response.pieces():
         if speed > 0 and at > previous:
             await asyncio.sleep((at - previous) / speed)
             previous = at

@@ -17,9 +17,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import orjson
 
+from mockserver.tasks.http import CallbackClient, CallbackError
 from mockserver.tasks.model import TaskRecord, view_at
 from mockserver.tasks.store import Claim, TaskStore
 
@@ -54,7 +54,7 @@ class CallbackDispatcher:
         self.max_backoff = max_backoff
         self.concurrency = max(1, concurrency)
         self.poll_interval = poll_interval
-        self._client: httpx.AsyncClient | None = None
+        self._client: CallbackClient | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._deliveries: set[asyncio.Task[None]] = set()
         self._wake: asyncio.Event | None = None
@@ -67,8 +67,7 @@ class CallbackDispatcher:
     async def start(self) -> None:
         if self.running:
             return
-        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
-        self._client = httpx.AsyncClient(timeout=self.timeout, limits=limits, trust_env=False)
+        self._client = CallbackClient(timeout=self.timeout)
         self._wake = asyncio.Event()
         self._loop = asyncio.get_running_loop()
         self._loop_task = asyncio.create_task(self._run(), name="mockserver-callbacks")
@@ -160,21 +159,20 @@ class CallbackDispatcher:
         if payload is None:  # the vendor sends nothing for this step (e.g. an event the client filtered out)
             return
         body = orjson.dumps(payload)
-        headers = {"Content-Type": "application/json", "User-Agent": "mockserver-callbacks"}
+        headers = {"Content-Type": "application/json"}
         for attempt in range(1, self.attempts + 1):
             started = time.perf_counter()
             status: int | None = None
             error: str | None = None
             try:
                 assert self._client is not None
-                response = await self._client.post(url, content=body, headers=headers)
-                status = response.status_code
+                status = await self._client.post(url, body, headers)
                 ok = 200 <= status < 300
                 if not ok:
                     error = f"HTTP {status}"
-            except httpx.HTTPError as exc:
+            except CallbackError as exc:
                 ok = False
-                error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                error = str(exc)
             final = ok or attempt == self.attempts
             self.store.log_attempt(
                 {

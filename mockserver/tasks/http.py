@@ -69,9 +69,15 @@ class CallbackClient:
         if pooled is not None:
             try:
                 return await self._send(origin, pooled, request)
-            except (ConnectionError, asyncio.IncompleteReadError):
+            except ConnectionError:
                 pass  # the receiver closed an idle connection: try once on a fresh one
-        return await self._send(origin, await self._connect(origin), request)
+            except asyncio.IncompleteReadError as exc:
+                if exc.partial:  # it had started to answer: do not send the callback twice
+                    raise CallbackError("RemoteProtocolError", "connection closed mid-answer") from None
+        try:
+            return await self._send(origin, await self._connect(origin), request)
+        except (ConnectionError, asyncio.IncompleteReadError) as exc:
+            raise CallbackError("RemoteProtocolError", str(exc) or type(exc).__name__) from None
 
     def _take(self, origin: Origin) -> Conn | None:
         idle = self._idle.get(origin)

@@ -24,14 +24,13 @@ from typing import Any
 import orjson
 
 from mockserver.clock import VirtualClock
-from mockserver.tasks.model import Admission, DuplicateTaskId, QueuePolicy, TaskRecord
+from mockserver.tasks.model import Admission, DuplicateTaskId, QueueFull, QueuePolicy, TaskRecord
 from mockserver.tasks.store import (
     EPSILON,
     LOG_SIZE,
     BuildRecord,
     Claim,
     ExtendRecord,
-    admit,
     count_attempt,
     due_end,
     first_callback_step,
@@ -58,6 +57,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     cb_lease REAL
 );
 CREATE INDEX IF NOT EXISTS tasks_pool ON tasks (queue, run_end);
+CREATE INDEX IF NOT EXISTS tasks_waiting ON tasks (queue, run_start);
 CREATE INDEX IF NOT EXISTS tasks_due ON tasks (cb_due) WHERE cb_due IS NOT NULL;
 CREATE TABLE IF NOT EXISTS callbacks (seq INTEGER PRIMARY KEY AUTOINCREMENT, task TEXT NOT NULL, entry BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS callbacks_task ON callbacks (task);
@@ -123,18 +123,26 @@ class SqliteStore:
 
     # -- records ---------------------------------------------------------------------------------
     def _admission(self, db: sqlite3.Connection, policy: QueuePolicy | None, now: float) -> Admission:
+        """The pool's answer from two index counts (and one index seek when the pool is full)."""
         if policy is None:
             return Admission()
-        ends = [
-            row[0]
-            for row in db.execute(
-                "SELECT run_end FROM tasks WHERE queue = ? AND run_end > ? AND run_start IS NOT NULL", (policy.key, now)
-            )
-        ]
-        (waiting,) = db.execute(
-            "SELECT COUNT(*) FROM tasks WHERE queue = ? AND run_end > ? AND run_start > ?", (policy.key, now, now)
+        (holding,) = db.execute(
+            "SELECT COUNT(*) FROM tasks WHERE queue = ? AND run_end > ? AND run_start IS NOT NULL", (policy.key, now)
         ).fetchone()
-        return admit(policy, now, ends, int(waiting))
+        (waiting,) = db.execute(
+            "SELECT COUNT(*) FROM tasks WHERE queue = ? AND run_start > ?", (policy.key, now)
+        ).fetchone()
+        holding, waiting = int(holding), int(waiting)
+        if waiting >= policy.size:
+            raise QueueFull(waiting)
+        if holding < policy.concurrency:
+            return Admission(ahead=waiting, wait_ms=0)
+        (free_at,) = db.execute(
+            "SELECT run_end FROM tasks WHERE queue = ? AND run_end > ? AND run_start IS NOT NULL"
+            " ORDER BY run_end LIMIT 1 OFFSET ?",
+            (policy.key, now, holding - policy.concurrency),
+        ).fetchone()
+        return Admission(ahead=waiting, wait_ms=max(0, round((float(free_at) - now) * 1000)))
 
     def _cursor_fields(self, record: TaskRecord) -> tuple[int | None, float | None]:
         first = first_callback_step(record)

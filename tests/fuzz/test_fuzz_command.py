@@ -61,12 +61,15 @@ def test_the_emulator_passes(capsys: pytest.CaptureFixture[str], emulator: Threa
         CHAT,
         "--operation",
         "embeddings_create",
+        "--operation",
+        "audio_transcriptions",  # multipart: a real client streams it
         "--max-examples",
         "5",
         "--negative",
     )
     assert code == 0, err
     for line in (
+        "ok   audio_transcriptions (negative)",
         "ok   chat_completions (positive)",
         "ok   chat_completions (negative)",
         "ok   embeddings_create (positive)",

@@ -184,15 +184,13 @@ async def main_async(args: argparse.Namespace) -> int:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     problems = check(receiver.received, ids, expected)
     print(f"tasks                 {len(ids)} submitted (store {args.store}, emulator pid {emulator_pid})")
-    print(
-        f"submit                {t_submit:8.2f} s  ({len(ids) / t_submit:8.0f} submits/s, {args.connections} connections)"
-    )
+    rate = len(ids) / t_submit
+    print(f"submit                {t_submit:8.2f} s  ({rate:8.0f} submits/s, {args.connections} connections)")
     print(f"callbacks             {receiver.count} received of {total} transitions ({total / len(ids):.1f} per task)")
     print(f"callback delivery     {t_callbacks:8.2f} s  ({receiver.count / t_callbacks:8.0f} callbacks/s)")
     print(f"wall time             {t_submit + t_callbacks:8.2f} s  (submit + delivery)")
-    print(
-        f"server totals         delivered {totals['delivered']}, failed {totals['failed']}, attempts {totals['attempts']}"
-    )
+    delivered, failed, attempts = totals["delivered"], totals["failed"], totals["attempts"]
+    print(f"server totals         delivered {delivered}, failed {failed}, attempts {attempts}")
     print(f"tasks SUCCESS         {succeeded}")
     print(f"peak RSS              emulator {children:.0f} MiB, benchmark process {own:.0f} MiB")
     ok = not problems and receiver.count == total == totals["delivered"] and succeeded == len(ids) == args.tasks

@@ -33,6 +33,7 @@ from mockserver.recording import (
     create_replay_app,
     save_cassette,
 )
+from mockserver.recording.filters import RedactionRules
 from mockserver.settings import Settings
 
 
@@ -41,7 +42,7 @@ def request_body(i: int) -> bytes:
 
 
 def build(n: int, path: Path) -> None:
-    """A cassette of `n` distinct chat completions, as the recorder would write them."""
+    """A cassette of `n` distinct chat completions, as the recorder writes them."""
     items = []
     for i in range(n):
         answer = {
@@ -67,7 +68,8 @@ def build(n: int, path: Path) -> None:
                 recorded_at="2025-06-15T10:00:00.000Z",
             )
         )
-    save_cassette(path, Cassette(items))
+    # Marked as the recorder marks what it wrote: already redacted under the default rules.
+    save_cassette(path, Cassette(items, meta={"redacted_with": RedactionRules.build().fingerprint}))
 
 
 async def drive(app: CassetteApp, bodies: list[bytes]) -> float:

@@ -44,6 +44,11 @@ from mockserver.families.midjourney_wire import (
 from mockserver.pipeline import Call
 from mockserver.tasks import Admission, TaskRecord
 
+
+class _NotWaiting(Exception):
+    """The task left MODAL between the check and the confirmation."""
+
+
 _SIMPLE = re.compile(r"^\s*(\S+)\s+(?:([UV])([1-4])|(R))\s*$", re.IGNORECASE)
 
 
@@ -229,6 +234,8 @@ async def modal(call: Call) -> Response:
     timing, mode = str(data.get("timing", "grid")), str(data.get("mode", "fast"))
 
     def plan(old: TaskRecord, admission: Admission) -> tuple[tasks.Step, ...]:
+        if tasks.view(old, call.now).status != MODAL:  # checked again inside the store's transaction
+            raise _NotWaiting
         start = tasks.elapsed_ms(old, call.now)
         return resume_plan(timing, scenario, admission, call.rng, start_ms=start, instant=engine.instant, mode=mode)
 
@@ -238,6 +245,8 @@ async def modal(call: Call) -> Response:
         )
     except tasks.QueueFull:
         return call.json(submit_result(QUEUE_REJECTED, QUEUE_FULL, record.id, properties(call)))
+    except _NotWaiting:  # confirmed twice at once: the other confirmation won
+        return refuse(call, VALIDATION_ERROR, PARENT_STATE)
     if admission.ahead > 0:
         described = QUEUED.format(n=admission.ahead)
         return call.json(

@@ -188,7 +188,9 @@ def render_task(view: TaskView, ctx: RenderContext) -> dict[str, Any]:
     status = view.status
     succeeded = view.phase is Phase.SUCCEEDED
     image_url = ""
-    if data.get("image") and (succeeded or (status == IN_PROGRESS and view.progress > 0)):
+    image = data.get("image") or {}
+    previewing = status == IN_PROGRESS and view.progress > 0 and image.get("kind") != "upload"
+    if image and (succeeded or previewing):
         image_url = image_link(ctx.base_url, record.id)
         if not succeeded:  # a preview: the gateway adds ?rand= until the job succeeds
             image_url += f"?rand={round(view.at * 1000) * 1_000_000}"
@@ -201,15 +203,17 @@ def render_task(view: TaskView, ctx: RenderContext) -> dict[str, Any]:
     else:
         buttons = []
     failed = view.phase is Phase.FAILED
+    # describe reports its suggestions as the prompt once it has succeeded
+    prompt, prompt_en = str(data.get("prompt", "")), str(data.get("promptEn", ""))
+    if succeeded and "promptOnSuccess" in data:
+        prompt = prompt_en = str(data["promptOnSuccess"])
     return {
         "id": record.id,
         "action": record.kind,
         "customId": str(data.get("customId", "")),
         "botType": str(data.get("botType", "")),
-        "prompt": str(data["promptOnSuccess"] if succeeded and "promptOnSuccess" in data else data.get("prompt", "")),
-        "promptEn": str(
-            data["promptOnSuccess"] if succeeded and "promptOnSuccess" in data else data.get("promptEn", "")
-        ),
+        "prompt": prompt,
+        "promptEn": prompt_en,
         "description": str(data.get("description", SUBMIT_SUCCESS)),
         "state": str(data.get("state", "")),
         "submitTime": _ms(record.submitted_at),

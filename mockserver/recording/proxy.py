@@ -49,6 +49,10 @@ log = logging.getLogger("mockserver.recording")
 CALLBACK_PATH = "/__mock/cassettes/callback/"
 STREAM_TYPES = ("text/event-stream", "application/x-ndjson", "application/jsonl", "application/stream+json")
 _TIMEOUT = httpx.Timeout(30.0, read=600.0)
+# A request keeps its own Content-Encoding (its body is passed on as sent); the proxy's client asks
+# for the encodings it can undo itself, because answers are recorded decoded.
+_NOT_RECORDED = HOP_BY_HOP - {"content-encoding"}
+_NOT_FORWARDED = _NOT_RECORDED | {"accept-encoding"}
 
 
 def utc_now() -> str:
@@ -159,14 +163,12 @@ class Forwarder:
         """Forward `request` (as the client sent it), stream the answer back and record it."""
         query = request.query_string
         url = self.upstream + raw_path + (f"?{query}" if query else "")
-        headers = [
-            (k, v) for k, vs in request.headers.items() if k.lower() not in (*HOP_BY_HOP, "accept-encoding") for v in vs
-        ]
+        headers = [(k, v) for k, vs in request.headers.items() if k.lower() not in _NOT_FORWARDED for v in vs]
         body, route = self._substitute_callback(request.body)
         client = self.client()
         started = time.monotonic()
         try:
-            upstream_req = client.build_request(request.method, url, headers=headers, content=body or b"")
+            upstream_req = client.build_request(request.method, url, headers=headers, content=body)
             resp = await client.send(upstream_req, stream=True)
         except httpx.HTTPError as exc:
             family = self.family(request.method, request.path)
@@ -199,7 +201,7 @@ class Forwarder:
             request=dataclasses.replace(
                 request,
                 uri=self.origin + raw_path + (f"?{query}" if query else ""),
-                headers={k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP},
+                headers={k: v for k, v in request.headers.items() if k.lower() not in _NOT_RECORDED},
             ),
             response=RecordedResponse(
                 status=resp.status_code,
@@ -260,7 +262,7 @@ class Forwarder:
             await error_response("openai", err)(scope, receive, send)
             return
         body = self._swap_back(request.body or b"")
-        headers = [(k, v) for k, vs in request.headers.items() if k.lower() not in HOP_BY_HOP for v in vs]
+        headers = [(k, v) for k, vs in request.headers.items() if k.lower() not in _NOT_RECORDED for v in vs]
         try:
             answer = await self.client().post(route.client_url, content=body, headers=headers)
             status, answer_headers, answer_body = answer.status_code, _headers_of(answer.headers.raw), answer.content

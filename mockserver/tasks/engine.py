@@ -84,7 +84,8 @@ class TaskEngine:
         settings = state.settings
         self.state = state
         self.store: TaskStore = open_store(settings.store)
-        from mockserver.tasks.sqlite_store import SharedClock, SqliteStore
+        from mockserver.tasks.shared_clock import SharedClock
+        from mockserver.tasks.sqlite_store import SqliteStore
 
         if isinstance(self.store, SqliteStore):
             # Processes sharing the file must share time: the clock lives in the file too.

@@ -6,8 +6,8 @@ exactly one process (compare-and-set on the task's callback cursor). A claim car
 time; if the claiming process dies, another process may take the transition over once the lease has
 run out.
 
-The file also holds the virtual clock (`SharedClock`): processes that share tasks must share time, or
-one would see a task finished that the other still shows running.
+The file also holds the virtual clock (`mockserver.tasks.shared_clock.SharedClock`): processes that
+share tasks must share time, or one would see a task finished that the other still shows running.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from typing import Any
 
 import orjson
 
-from mockserver.clock import VirtualClock
 from mockserver.tasks.model import Admission, DuplicateTaskId, QueueFull, QueuePolicy, TaskRecord
 from mockserver.tasks.store import (
     EPSILON,
@@ -48,8 +47,8 @@ CREATE TABLE IF NOT EXISTS tasks (
     vendor TEXT NOT NULL,
     owner TEXT NOT NULL,
     queue TEXT,
-    run_start REAL,
-    run_end REAL,
+    run_start REAL,  -- when the task holds a worker of its queue (NULL: it holds none)
+    run_end REAL,    -- when it lets go of it (NULL likewise)
     record BLOB NOT NULL,
     cb_next INTEGER,
     cb_claimed INTEGER,
@@ -71,6 +70,12 @@ CREATE TABLE IF NOT EXISTS clock (
 );
 """
 _TOTALS = ("attempts", "delivered", "failed")
+
+
+def _pool_times(record: TaskRecord) -> tuple[float | None, float | None]:
+    """(run_start, run_end) for the pool indexes; both NULL for a task that holds no worker."""
+    start = record.run_start
+    return (None, None) if start is None else (start, record.run_end)
 
 
 class SqliteStore:
@@ -127,7 +132,7 @@ class SqliteStore:
         if policy is None:
             return Admission()
         (holding,) = db.execute(
-            "SELECT COUNT(*) FROM tasks WHERE queue = ? AND run_end > ? AND run_start IS NOT NULL", (policy.key, now)
+            "SELECT COUNT(*) FROM tasks WHERE queue = ? AND run_end > ?", (policy.key, now)
         ).fetchone()
         (waiting,) = db.execute(
             "SELECT COUNT(*) FROM tasks WHERE queue = ? AND run_start > ?", (policy.key, now)
@@ -138,8 +143,7 @@ class SqliteStore:
         if holding < policy.concurrency:
             return Admission(ahead=waiting, wait_ms=0)
         (free_at,) = db.execute(
-            "SELECT run_end FROM tasks WHERE queue = ? AND run_end > ? AND run_start IS NOT NULL"
-            " ORDER BY run_end LIMIT 1 OFFSET ?",
+            "SELECT run_end FROM tasks WHERE queue = ? AND run_end > ? ORDER BY run_end LIMIT 1 OFFSET ?",
             (policy.key, now, holding - policy.concurrency),
         ).fetchone()
         return Admission(ahead=waiting, wait_ms=max(0, round((float(free_at) - now) * 1000)))
@@ -164,8 +168,7 @@ class SqliteStore:
                         record.vendor,
                         record.owner,
                         record.queue,
-                        record.run_start,
-                        record.run_end,
+                        *_pool_times(record),
                         self._encode(record),
                         cb_next,
                         cb_next,
@@ -199,8 +202,7 @@ class SqliteStore:
                 (
                     self._encode(record),
                     record.queue,
-                    record.run_start,
-                    record.run_end,
+                    *_pool_times(record),
                     cb_next,
                     cb_claimed,
                     due,
@@ -247,10 +249,12 @@ class SqliteStore:
     def claim_due(self, now: float, limit: int) -> list[Claim]:
         wall = self._wall()
         claims: list[Claim] = []
+        due = "cb_due IS NOT NULL AND cb_due <= ? AND (cb_claimed = cb_next OR cb_lease < ?)"
+        if not self._read(f"SELECT 1 FROM tasks WHERE {due} LIMIT 1", (now + EPSILON, wall)):
+            return claims  # the usual case: nothing due, and no write lock taken to learn it
         with self._write() as db:
             rows = db.execute(
-                "SELECT id, record, cb_next FROM tasks WHERE cb_due IS NOT NULL AND cb_due <= ?"
-                " AND (cb_claimed = cb_next OR cb_lease < ?) ORDER BY cb_due LIMIT ?",
+                f"SELECT id, record, cb_next FROM tasks WHERE {due} ORDER BY cb_due LIMIT ?",
                 (now + EPSILON, wall, limit),
             ).fetchall()
             for task_id, blob, start in rows:
@@ -357,62 +361,3 @@ class SqliteStore:
                 "UPDATE clock SET anchor_real = ?, anchor_virtual = ?, speed = ?, offset = 0 WHERE id = 1",
                 (wall, wall if start is None else start, speed),
             )
-
-
-class SharedClock(VirtualClock):
-    """A virtual clock kept in a `SqliteStore`: now = anchor + (wall time since anchor) × speed + offset.
-
-    Every process sharing the file reads the same anchor, speed and offset, so they agree on the time;
-    `advance` in one process moves the clock of all of them, and a restarted server resumes the time
-    its tasks were planned on.
-    """
-
-    def __init__(
-        self,
-        store: SqliteStore,
-        *,
-        speed: float = 1.0,
-        start: float | None = None,
-        instant: bool = False,
-        wall: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(speed=speed, start=start, instant=instant)
-        self._store = store
-        self._wall = wall
-        self._start_setting = start
-        store.clock_init(start=start, speed=speed, wall=wall())
-
-    def _row(self) -> tuple[float, float, float, float]:
-        row = self._store.clock_row()
-        if row is None:  # the file was wiped under us: start again
-            self._store.clock_init(start=self._start_setting, speed=self.speed, wall=self._wall())
-            row = self._store.clock_row()
-            assert row is not None
-        return row
-
-    def now(self) -> float:
-        anchor_real, anchor_virtual, speed, offset = self._row()
-        return anchor_virtual + (self._wall() - anchor_real) * speed + offset
-
-    def advance(self, seconds: float) -> float:
-        if seconds < 0:
-            raise ValueError("the clock only moves forward")
-        self._store.clock_advance(seconds)
-        return self.now()
-
-    @property
-    def offset(self) -> float:
-        return self._row()[3]
-
-    def reset(self) -> None:
-        self._store.clock_reset(start=self._start_setting, speed=self.speed, wall=self._wall())
-
-    def describe(self) -> dict[str, float | bool]:
-        anchor_real, anchor_virtual, speed, offset = self._row()
-        return {
-            "now": round(anchor_virtual + (self._wall() - anchor_real) * speed + offset, 3),
-            "speed": speed,
-            "offset": round(offset, 3),
-            "instant": self.instant,
-            "shared": True,
-        }

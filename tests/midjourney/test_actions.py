@@ -8,7 +8,7 @@ import io
 import pytest
 from PIL import Image
 
-from tests.midjourney.conftest import PNG_1x1, Mj
+from tests.midjourney.conftest import Mj, PNG_1x1
 
 
 def finished_grid(mj: Mj, prompt: str = "cat") -> dict[str, object]:
@@ -52,7 +52,10 @@ def test_parent_and_custom_id_errors_are_new_api_relay_errors(mj: Mj) -> None:
     grid = finished_grid(mj)
     job = mj.button(grid, "U1").rsplit("::", 1)[1]
     foreign = mj.post("/mj/submit/action", {"taskId": grid["id"], "customId": "MJ::JOB::upsample::1::another-job"})
-    assert foreign.status_code == 400 and foreign.json()["description"] == "unknown_action:MJ::JOB::upsample::1::another-job "
+    assert (
+        foreign.status_code == 400
+        and foreign.json()["description"] == "unknown_action:MJ::JOB::upsample::1::another-job "
+    )
     bookmark = mj.post("/mj/submit/action", {"taskId": grid["id"], "customId": f"MJ::BOOKMARK::{job}"})
     assert bookmark.status_code == 400 and bookmark.json()["description"].startswith("unknown_action:")
     empty = mj.post("/mj/submit/action", {"taskId": grid["id"], "customId": " "})
@@ -60,9 +63,15 @@ def test_parent_and_custom_id_errors_are_new_api_relay_errors(mj: Mj) -> None:
     missing = mj.post("/mj/submit/action", {"taskId": grid["id"]})
     assert missing.status_code == 400 and "customId" in missing.json()["description"]
     # another key's task is not found (tasks are per user at the gateway)
-    other = mj.client.post("/mj/submit/action", json={"taskId": grid["id"], "customId": mj.button(grid, "U1")}, headers={"Authorization": "Bearer sk-other"})
+    other = mj.client.post(
+        "/mj/submit/action",
+        json={"taskId": grid["id"], "customId": mj.button(grid, "U1")},
+        headers={"Authorization": "Bearer sk-other"},
+    )
     assert other.status_code == 400 and other.json()["description"] == "task_not_found "
-    assert mj.client.get(f"/mj/task/{grid['id']}/fetch", headers={"Authorization": "Bearer sk-other"}).status_code == 400
+    assert (
+        mj.client.get(f"/mj/task/{grid['id']}/fetch", headers={"Authorization": "Bearer sk-other"}).status_code == 400
+    )
 
 
 @pytest.mark.parametrize(
@@ -115,7 +124,10 @@ def test_custom_zoom_and_vary_region_go_through_the_modal(mj: Mj) -> None:
     assert region["code"] == 21
     no_mask = mj.submit("/mj/submit/modal", {"taskId": region["result"], "prompt": "a hat"})
     assert no_mask["code"] == 4 and "maskBase64" in no_mask["description"]
-    assert mj.submit("/mj/submit/modal", {"taskId": region["result"], "prompt": "a hat", "maskBase64": PNG_1x1})["code"] == 1
+    assert (
+        mj.submit("/mj/submit/modal", {"taskId": region["result"], "prompt": "a hat", "maskBase64": PNG_1x1})["code"]
+        == 1
+    )
     inpainted = mj.finish(region["result"])
     assert (inpainted["action"], inpainted["status"], inpainted["prompt"]) == ("INPAINT", "SUCCESS", "a hat")
     assert mj.post("/mj/submit/modal", {"taskId": "404"}).status_code == 400

@@ -5,6 +5,7 @@ grid, press U1 / V1 / reroll, download the upscale; every transition arrives as 
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -93,11 +94,11 @@ def test_imagine_to_upscale_journey(mj: Live, receiver: Receiver) -> None:
             break
         mj.advance(2)
     order = {"NOT_START": 0, "SUBMITTED": 1, "IN_PROGRESS": 2, "SUCCESS": 3}
-    assert [s for s, _ in seen][0] == "NOT_START" and seen[-1] == ("SUCCESS", 100)
+    assert seen[0][0] == "NOT_START" and seen[-1] == ("SUCCESS", 100)
     assert [order[s] for s, _ in seen] == sorted(order[s] for s, _ in seen)
     progresses = [p for s, p in seen if s == "IN_PROGRESS"]
     assert progresses == sorted(progresses) and len(progresses) >= 3
-    steps = {b - a for a, b in zip(progresses, progresses[1:], strict=False)}
+    steps = {b - a for a, b in itertools.pairwise(progresses)}
     assert len(steps) > 1, "progress steps should be irregular"
 
     # 3. The finished grid: a real 1024x1024 PNG, nine buttons with Discord's customIds.
@@ -150,7 +151,12 @@ def test_control_api_lists_tasks_with_views(mj: Live) -> None:
     listed = mj.get("/__mock/tasks").json()
     assert listed["count"] == 1
     (entry,) = listed["tasks"]
-    assert (entry["id"], entry["vendor"], entry["kind"], entry["status"]) == (task_id, "midjourney", "IMAGINE", "NOT_START")
+    assert (entry["id"], entry["vendor"], entry["kind"], entry["status"]) == (
+        task_id,
+        "midjourney",
+        "IMAGINE",
+        "NOT_START",
+    )
     assert entry["view"]["id"] == task_id
     detail = mj.get(f"/__mock/tasks/{task_id}").json()
     assert detail["plan"][0]["status"] == "NOT_START" and detail["plan"][-1]["status"] == "SUCCESS"

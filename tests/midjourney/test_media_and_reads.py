@@ -10,9 +10,12 @@ import pytest
 from PIL import Image
 
 from mockserver.contracts import load_contracts
-from tests.midjourney.conftest import PNG_1x1, Mj
+from tests.midjourney.conftest import Mj, PNG_1x1
 
-WIDE_PNG = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAIAAAABCAIAAAB7QOjdAAAAD0lEQVR4nGM8wcXFwMAAAAUYAN5kz/nyAAAAAElFTkSuQmCC"
+WIDE_PNG = (
+    "data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAAIAAAABCAIAAAB7QOjdAAAAD0lEQVR4nGM8wcXFwMAAAAUYAN5kz/nyAAAAAElFTkSuQmCC"
+)
 
 
 def image_size(mj: Mj, url: str) -> tuple[int, int]:
@@ -48,7 +51,14 @@ def test_face_swap_yields_one_image(mj: Mj) -> None:
 
 
 def test_video_and_extend(mj: Mj) -> None:
-    body = {"prompt": "tulip opening", "motion": "high", "image": WIDE_PNG, "batchSize": 2, "notifyHook": "", "state": "9"}
+    body = {
+        "prompt": "tulip opening",
+        "motion": "high",
+        "image": WIDE_PNG,
+        "batchSize": 2,
+        "notifyHook": "",
+        "state": "9",
+    }
     answer = mj.submit("/mj/submit/video", body)
     assert answer["code"] == 1
     plan = mj.plan(answer["result"])

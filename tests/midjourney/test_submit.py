@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.midjourney.conftest import PNG_1x1, Mj, mj_client
+from tests.midjourney.conftest import Mj, PNG_1x1, mj_client
 
 
 def test_code_1_answer_matches_the_docs_page(mj: Mj) -> None:
@@ -52,7 +52,9 @@ def test_mj_api_secret_header_is_a_key() -> None:
         )
         assert ok.status_code == 200 and ok.json()["code"] == 1
         wrong = api.client.post(
-            "/mj/submit/imagine", json={"prompt": "cat", "botType": "MID_JOURNEY"}, headers={"Authorization": "Bearer sk-bad"}
+            "/mj/submit/imagine",
+            json={"prompt": "cat", "botType": "MID_JOURNEY"},
+            headers={"Authorization": "Bearer sk-bad"},
         )
         assert wrong.status_code == 401
 
@@ -62,7 +64,11 @@ def test_mj_api_secret_header_is_a_key() -> None:
     [
         ("/mj/submit/imagine", {"prompt": "   ", "botType": "MID_JOURNEY"}, "prompt不能为空"),
         ("/mj/submit/imagine", {"prompt": "cat", "botType": "MID_JOURNEY", "base64Array": ["nope"]}, "base64格式错误"),
-        ("/mj/submit/imagine", {"prompt": "cat", "botType": "MID_JOURNEY", "base64": "data:image/png;base64,@@"}, "base64格式错误"),
+        (
+            "/mj/submit/imagine",
+            {"prompt": "cat", "botType": "MID_JOURNEY", "base64": "data:image/png;base64,@@"},
+            "base64格式错误",
+        ),
         ("/mj/submit/blend", {"base64Array": [PNG_1x1]}, "base64List参数错误"),
         ("/mj/submit/blend", {"base64Array": [PNG_1x1] * 6}, "base64List参数错误"),
         ("/mj/submit/blend", {"base64Array": [PNG_1x1, "plain"]}, "base64格式错误"),
@@ -143,7 +149,12 @@ def test_markers_choose_the_failure_paths(mj: Mj) -> None:
 
 
 def test_fault_rules_can_replace_an_answer(mj: Mj) -> None:
-    fault = {"operation": "mj_submit_imagine", "status": 200, "body": {"code": 23, "description": "队列已满，请稍后尝试"}, "times": 1}
+    fault = {
+        "operation": "mj_submit_imagine",
+        "status": 200,
+        "body": {"code": 23, "description": "队列已满，请稍后尝试"},
+        "times": 1,
+    }
     assert mj.post("/__mock/faults", fault).status_code == 201
     assert mj.submit("/mj/submit/imagine", {"prompt": "cat", "botType": "MID_JOURNEY"})["code"] == 23
     assert mj.submit("/mj/submit/imagine", {"prompt": "cat", "botType": "MID_JOURNEY"})["code"] == 1

@@ -1,4 +1,4 @@
-"""The examples in docs/plugin.md run as written (each test-bearing block is a user's test file)."""
+"""The examples in docs/plugin.md and the README run as written (each test-bearing block is a user's test file)."""
 
 from __future__ import annotations
 
@@ -7,22 +7,25 @@ from pathlib import Path
 
 import pytest
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "plugin.md"
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "plugin.md"
+README = ROOT / "README.md"
 # Blocks that call the reader's own code, or the real service, are shown but not run.
 PLACEHOLDERS = ("parse_completion", "build_request", "MY_FAKE_COMPLETION", "classify_error", "my_validator", "sk-...")
 
 
-def runnable_blocks() -> list[tuple[int, str]]:
-    text = DOC.read_text(encoding="utf-8")
+def runnable_blocks(doc: Path) -> list[tuple[str, str]]:
+    text = doc.read_text(encoding="utf-8")
     blocks = []
     for m in re.finditer(r"```python\n(.*?)```", text, re.S):
         code = m.group(1)
         if "def test_" in code and not any(p in code for p in PLACEHOLDERS):
-            blocks.append((text[: m.start()].count("\n") + 1, code))
+            blocks.append((f"{doc.name}:{text[: m.start()].count(chr(10)) + 1}", code))
     return blocks
 
 
-BLOCKS = runnable_blocks()
+BLOCKS = runnable_blocks(DOC)
+ALL_BLOCKS = BLOCKS + runnable_blocks(README)
 
 
 def test_the_doc_has_an_example_per_fixture() -> None:
@@ -33,11 +36,11 @@ def test_the_doc_has_an_example_per_fixture() -> None:
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-@pytest.mark.parametrize(("line", "code"), BLOCKS, ids=[f"line{line}" for line, _ in BLOCKS])
-def test_doc_example_passes(pytester: pytest.Pytester, line: int, code: str) -> None:
+@pytest.mark.parametrize(("line", "code"), ALL_BLOCKS, ids=[where for where, _ in ALL_BLOCKS])
+def test_doc_example_passes(pytester: pytest.Pytester, line: str, code: str) -> None:
     pytester.makepyfile(test_example=code)
     result = pytester.runpytest("-p", "no:randomly", "-W", "ignore::DeprecationWarning")
     outcomes = result.parseoutcomes()
     assert outcomes.get("passed", 0) >= 1 and not outcomes.get("failed") and not outcomes.get("errors"), (
-        f"docs/plugin.md line {line}:\n{result.stdout.str()[-3000:]}"
+        f"{line}:\n{result.stdout.str()[-3000:]}"
     )

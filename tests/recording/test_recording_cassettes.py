@@ -178,3 +178,40 @@ def test_our_cassettes_are_plain_yaml_for_other_tools(tmp_path: Path) -> None:
     assert data["version"] == 1
     assert data["interactions"][0]["response"]["body"]["string"] == "data: 1\n\n"
     assert data["interactions"][0]["response"]["status"] == {"code": 200, "message": "OK"}
+
+
+def test_parse_cache_is_used_and_invalidated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mockserver.recording import cache
+
+    monkeypatch.setattr(cache, "MIN_BYTES", 0)
+    monkeypatch.setenv("MOCKSERVER_CACHE_DIR", str(tmp_path / "cache"))
+    path = save_cassette(tmp_path / "c.yaml", Cassette([_interaction(b"one")]))
+    assert load_cassette(path).interactions[0].response.body == b"one"
+    (entry,) = (tmp_path / "cache").glob("*.marshal")
+    # A cached parse is used as long as the file is unchanged (prove it by planting a different one).
+    planted = yaml.safe_load(render_cassette(Cassette([_interaction(b"from cache")])))
+    import marshal
+
+    entry.write_bytes(marshal.dumps(planted))
+    assert load_cassette(path).interactions[0].response.body == b"from cache"
+    # Any change to the file misses the cache, and the stale entry is replaced.
+    save_cassette(path, Cassette([_interaction(b"two"), _interaction(b"three")]))
+    assert [i.response.body for i in load_cassette(path)] == [b"two", b"three"]
+    assert len(list((tmp_path / "cache").glob("*.marshal"))) == 1
+    # A broken cache entry is ignored; `off` disables the cache.
+    for stale in (tmp_path / "cache").glob("*.marshal"):
+        stale.write_bytes(b"garbage")
+    assert len(load_cassette(path)) == 2
+    monkeypatch.setenv("MOCKSERVER_CACHE_DIR", "off")
+    assert cache.cache_dir() is None
+
+
+def test_the_example_cassette_replays(test_contracts: Contracts) -> None:
+    example = Path(__file__).parents[2] / "cassettes" / "example.yaml"
+    app = create_replay_app(Settings(cassettes=str(example)), contracts=test_contracts)
+    models = call(app, "GET", "/v1/models", headers={"authorization": "Bearer sk-anything"})
+    assert models.status == 200 and models.json()["object"] == "list"
+    body = b'{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello"}],"stream":true}'
+    stream = call(app, "POST", "/v1/chat/completions", body=body, headers=JSON)
+    recorded = load_cassette(example).interactions[2].response
+    assert recorded.chunks is not None and len(stream.chunks) == len(recorded.chunks) > 1

@@ -125,3 +125,29 @@ def test_flag_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     with pytest.raises(SystemExit) as exc:
         main(["record", "--record-mode", "sometimes"])
     assert exc.value.code == 2
+
+
+def test_commands_build_their_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mockserver.cli
+
+    started: list[tuple[str, object]] = []
+    monkeypatch.setattr(
+        mockserver.cli, "run_server", lambda factory, settings: started.append((factory, settings)) or 0
+    )
+    monkeypatch.setenv("MOCKSERVER_REDACT_HEADERS", "X-Team,X-Other")
+    monkeypatch.chdir(tmp_path)
+    assert (
+        main(["record", "--upstream", "http://127.0.0.1:9", "--cassettes", "c.yaml", "--ignore-body-field", "user"])
+        == 0
+    )
+    factory, settings = started[-1]
+    assert factory == "mockserver.recording.commands:proxy_app"
+    assert settings.record_mode == "all"  # type: ignore[attr-defined]  # the recorder's default
+    assert settings.redact_headers == ("X-Team", "X-Other")  # type: ignore[attr-defined]  # from the environment
+    assert settings.ignore_body_fields == ("user",)  # type: ignore[attr-defined]
+    assert main(["record", "--cassettes", "c.yaml", "--record-mode", "new_episodes"]) == 0
+    assert started[-1][1].record_mode == "new_episodes"  # type: ignore[attr-defined]
+    assert main(["replay", "--cassettes", ".", "--replay-speed", "2", "--fallback", "emulate"]) == 0
+    factory, settings = started[-1]
+    assert factory == "mockserver.recording.commands:replay_app"
+    assert (settings.replay_speed, settings.fallback) == (2.0, "emulate")  # type: ignore[attr-defined]

@@ -88,6 +88,18 @@ def test_new_episodes_replays_known_and_records_new(recorded: Path, gateway: Fak
     assert len(contents) == 4 and all(b"three" in (c or b"") for c in contents[2:])
 
 
+def test_recordings_say_which_redaction_rules_wrote_them(recorded: Path, tmp_path: Path, proxy: Proxy) -> None:
+    from mockserver.recording.filters import RedactionRules
+
+    assert load_cassette(recorded).meta["redacted_with"] == RedactionRules.build().fingerprint
+    assert RedactionRules.build(patterns=["x+"]).fingerprint != RedactionRules.build().fingerprint
+    # Appending to a cassette written otherwise (here: by VCR.py) cannot claim the whole file is redacted.
+    vcr = tmp_path / "vcr.yaml"
+    vcr.write_bytes((Path(__file__).parent / "fixtures" / "vcr_yescale.yaml").read_bytes())
+    _chat(proxy(vcr, "new_episodes"), "new one")
+    assert "redacted_with" not in load_cassette(vcr).meta and len(load_cassette(vcr)) == 5
+
+
 def test_all_records_afresh(recorded: Path, gateway: FakeGateway, proxy: Proxy) -> None:
     _chat(proxy(recorded, "all"), "one")
     assert gateway.calls == ["POST /v1/chat/completions"]

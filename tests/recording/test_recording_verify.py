@@ -111,6 +111,10 @@ def drift_cassette() -> Cassette:
                 "POST", "/v1/chat/completions", {**CHAT_REQ, "stream": True, "foo": 1}, sse=sse(("ping", {}), bad_delta)
             ),
             http("POST", "/v1/chat/completions", {"model": "m"}, 200, CHAT_OK),
+            # refused as the contract says it would be: the request is not drift, the answer conforms
+            http(
+                "POST", "/v1/chat/completions", {"model": "m", "bad": 1}, 400, {"error": {"message": "no", "type": "t"}}
+            ),
             http("POST", "/v1/chat/completions", CHAT_REQ, 200, {**CHAT_OK, "object": "chat.thing"}),
             http("GET", "/v1/models?limit=abc", None, 200, {"object": "list", "data": [], "extra": 1}),
             http("POST", "/mj/submit/imagine", {"prompt": "cat"}, 200, {"code": 1, "result": "t2"}),
@@ -121,7 +125,7 @@ def drift_cassette() -> Cassette:
                 200,
                 {"ok": True},
                 kind="callback",
-                callback_of=8,
+                callback_of=9,
             ),
             http("GET", "/v1/unknown", None, 200, {}),
         ]
@@ -170,6 +174,7 @@ def test_every_drift_kind_is_reported_per_operation(tmp_path: Path, test_contrac
     # additionalProperties: false and the properties walk find the same field: reported once
     assert len([d for d in report.drift if d.operation == "models_list" and d.path == "extra"]) == 1
     assert report.uncovered == {"GET /v1/unknown": 1}
+    assert not [d for d in report.drift if d.path == "bad"]
     assert report.contradicted_inferred == ["chat_completions", "mj_submit_imagine"]
     first = next(d for d in report.drift if d.path == "system_fingerprint")
     assert first.source == f"{tmp_path / 'drift.yaml'}#0"

@@ -53,7 +53,12 @@ def engine_for(**settings: Any) -> tasks.TaskEngine:
 
 def submit(engine: tasks.TaskEngine, task_id: str, hook: str) -> tasks.TaskRecord:
     record, _ = engine.submit(
-        vendor=VENDOR, kind="demo", id=task_id, plan=demo_plan(len(task_id) * 7 + int(task_id[1:] or 0)), now=engine.now(), notify_hook=hook
+        vendor=VENDOR,
+        kind="demo",
+        id=task_id,
+        plan=demo_plan(len(task_id) * 7 + int(task_id[1:] or 0)),
+        now=engine.now(),
+        notify_hook=hook,
     )
     return record
 
@@ -102,7 +107,11 @@ def test_retries_with_backoff_then_success_and_giving_up(receiver: Receiver) -> 
             while not receiver.bodies and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
             log = engine.control_callbacks(task="r1")["callbacks"]
-            assert [(e["attempt"], e["ok"], e["http_status"]) for e in log] == [(1, False, 500), (2, False, 500), (3, True, 200)]
+            assert [(e["attempt"], e["ok"], e["http_status"]) for e in log] == [
+                (1, False, 500),
+                (2, False, 500),
+                (3, True, 200),
+            ]
             assert log[0]["error"] == "HTTP 500" and log[-1]["final"] and log[0]["step"] == 1
             # a receiver that always refuses: three attempts per step, then the step is given up
             receiver.status_code = 503
@@ -174,7 +183,9 @@ def test_dead_and_silent_receivers_never_slow_the_api() -> None:
                 break
             time.sleep(0.1)
         silent_attempts = [e for e in log if e["url"] == silent]
-        assert silent_attempts and all(e["error"].startswith(("ReadTimeout", "TimeoutException")) for e in silent_attempts)
+        assert silent_attempts and all(
+            e["error"].startswith(("ReadTimeout", "TimeoutException")) for e in silent_attempts
+        )
         assert all(900 <= e["elapsed_ms"] <= 3000 for e in silent_attempts)
 
 
@@ -198,3 +209,21 @@ def test_stopping_hands_undelivered_steps_back(receiver: Receiver) -> None:
         engine.store.close()
 
     asyncio.run(scenario())
+
+
+def test_global_notify_hook_and_reset(receiver: Receiver) -> None:
+    with live_emulator(instant=True, notify_hook=receiver.url) as mj:
+        task_id = mj.post("/mj/submit/imagine", {"prompt": "cat", "botType": "MID_JOURNEY", "notifyHook": ""}).json()
+        steps = len(mj.plan(task_id["result"])) - 1
+        bodies = receiver.wait_until(lambda got: len(got) >= steps)
+        assert [b["status"] for b in bodies][-1] == "SUCCESS" and {b["id"] for b in bodies} == {task_id["result"]}
+        assert mj.get("/__mock/callbacks").json()["delivered"] == steps
+        assert mj.get(f"/__mock/callbacks?task={task_id['result']}&limit=2").json()["count"] == 2
+        mj.post("/__mock/reset", {})
+        assert mj.get("/__mock/callbacks").json() == {
+            "callbacks": [],
+            "count": 0,
+            "attempts": 0,
+            "delivered": 0,
+            "failed": 0,
+        }

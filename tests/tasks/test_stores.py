@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from mockserver.tasks import Admission, DuplicateTaskId, Phase, QueueFull, QueuePolicy, Step, TaskRecord, TaskStore
-from mockserver.tasks.sqlite_store import SharedClock, SqliteStore
+from mockserver.tasks.shared_clock import SharedClock
+from mockserver.tasks.sqlite_store import SqliteStore
 from mockserver.tasks.store import MemoryStore, open_store
 
 
@@ -24,7 +25,10 @@ def plan(run_s: float = 10.0, wait_ms: int = 0) -> tuple[Step, ...]:
     )
 
 
-def make(task_id: str, now: float, admission: Admission = Admission(), *, hook: str | None = "http://x", **kw: object) -> TaskRecord:
+def make(
+    task_id: str, now: float, admission: Admission | None = None, *, hook: str | None = "http://x", **kw: object
+) -> TaskRecord:
+    admission = admission or Admission()
     return TaskRecord(
         id=task_id,
         vendor="demo",
@@ -45,7 +49,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TaskStore]
     made.close()
 
 
-def submit(store: TaskStore, task_id: str, now: float, policy: QueuePolicy | None = None, **kw: object) -> tuple[TaskRecord, Admission]:
+def submit(
+    store: TaskStore, task_id: str, now: float, policy: QueuePolicy | None = None, **kw: object
+) -> tuple[TaskRecord, Admission]:
     return store.submit(lambda adm: make(task_id, now, adm, **kw), policy, now)
 
 
@@ -67,9 +73,9 @@ def test_records_are_stored_listed_and_unique(store: TaskStore) -> None:
 
 def test_worker_pool_queues_then_refuses(store: TaskStore) -> None:
     policy = QueuePolicy("pool", concurrency=1, size=2)
-    first, a1 = submit(store, "a", 0.0, policy)
-    second, a2 = submit(store, "b", 0.0, policy)
-    third, a3 = submit(store, "c", 0.0, policy)
+    _, a1 = submit(store, "a", 0.0, policy)
+    _, a2 = submit(store, "b", 0.0, policy)
+    _, a3 = submit(store, "c", 0.0, policy)
     assert (a1, a2.ahead, a3.ahead) == (Admission(0, 0), 0, 1)
     assert a2.wait_ms == 10_000 and a3.wait_ms == 20_000  # each waits for the one before to end
     with pytest.raises(QueueFull):
@@ -114,7 +120,12 @@ def test_extend_replaces_the_unreached_future(store: TaskStore) -> None:
     policy = QueuePolicy("pool", concurrency=1, size=1)
     updated, _ = store.extend(
         "m",
-        lambda old, adm: old.replanned(1, [Step(20_000, "running", Phase.RUNNING), Step(30_000, "done", Phase.SUCCEEDED, 100)], queue="pool", run_start_ms=10_000),
+        lambda old, adm: old.replanned(
+            1,
+            [Step(20_000, "running", Phase.RUNNING), Step(30_000, "done", Phase.SUCCEEDED, 100)],
+            queue="pool",
+            run_start_ms=10_000,
+        ),
         policy,
         10.0,
     )

@@ -23,7 +23,14 @@ from mockserver.families.midjourney_jobs import (
     succeeded_parent,
 )
 from mockserver.families.midjourney_plans import done_plan
-from mockserver.families.midjourney_wire import SUBMIT_SUCCESS, SUCCESS, VALIDATION_ERROR, VENDOR, image_link
+from mockserver.families.midjourney_wire import (
+    PARENT_NOT_CHANGEABLE,
+    SUBMIT_SUCCESS,
+    SUCCESS,
+    VALIDATION_ERROR,
+    VENDOR,
+    image_link,
+)
 from mockserver.families.midjourney_wire import submit_result as envelope
 from mockserver.pipeline import Call
 
@@ -181,7 +188,7 @@ async def video(call: Call) -> Response:
     if body.get("action") == "extend":
         parent, _ = succeeded_parent(call, body.get("taskId") or body.get("task_id"))
         if parent.kind != "VIDEO":
-            return refuse(call, VALIDATION_ERROR, "关联任务不允许执行变化")
+            return refuse(call, VALIDATION_ERROR, PARENT_NOT_CHANGEABLE)
         count = int((parent.data.get("video") or {}).get("count", 4))
         try:
             index = int(body.get("index"))  # type: ignore[arg-type]

@@ -242,10 +242,11 @@ _OPENAI_CODES = frozenset({"not_found", "method_not_allowed", "invalid_json", "m
 def midjourney_envelope(err: ApiError, request_id: str) -> tuple[int, Any]:
     """new-api's Midjourney relay errors: `{"description", "type": "upstream_error", "code": <int>}`.
 
-    Gateway middleware failures (auth, an unknown route, a body that is not JSON) keep the gateway's
-    OpenAI-shaped envelope, as new-api answers them before the Midjourney relay runs.
+    Gateway middleware failures (auth, an unknown route or method, a body that is not JSON) keep the
+    gateway's OpenAI-shaped envelope, as new-api answers them before the Midjourney relay runs; the relay
+    itself never answers 404 or 405.
     """
-    if err.status in (401, 403, 413, 415) or err.code in _OPENAI_CODES:
+    if err.status in (401, 403, 404, 405, 413, 415) or err.code in _OPENAI_CODES:
         return openai_envelope(err, request_id)
     if isinstance(err.code, int) and not isinstance(err.code, bool):
         code = err.code

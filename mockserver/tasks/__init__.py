@@ -62,7 +62,8 @@ Pieces:
 - `engine(state) -> TaskEngine`: `submit`, `extend`, `get`, `get_many`, `list`, `view`, `render`,
   `hook` (task hook, else `--notify-hook`), `instant`, `now`.
 - Stores (`--store`): `memory` (default) or `sqlite:///PATH` (survives restarts; several processes
-  share tasks, worker pools, callback claims and the virtual clock — see `sqlite_store`).
+  share tasks, worker pools, callback claims and the virtual clock — see `sqlite_store`,
+  `shared_clock`).
 - Callbacks: the dispatcher POSTs `register_vendor(..., callback=)` (default: the fetch body) for
   every step after step 0 to `record.notify_hook`, in plan order per task, each step exactly once
   across processes, with `--callback-retries` attempts, back-off and `--callback-timeout`; every

@@ -88,10 +88,16 @@ class PlanBuilder:
         the climb ends at the last value not above it (a job that stalls or fails part way)."""
         start = self.progress
         top = below - 1 if stop_at is None else min(below - 1, stop_at)
-        room = list(range(start + 1, top + 1))
-        count = min(len(room), self.rng.randint(*updates))
-        for value in sorted(self.rng.sample(room, count)):
+        count = min(max(0, top - start), self.rng.randint(*updates))
+        # Spread the updates over the range, each jittered by up to 40 % of the spacing: rising,
+        # irregular, and never bunched at one end (real bots report e.g. 15, 31, 46, 62, 78, 93).
+        spacing = (top - start) / (count + 1) if count else 0.0
+        last = start
+        for i in range(count):
+            target = start + spacing * (i + 1) + self.rng.uniform(-0.4, 0.4) * spacing
+            value = min(top - (count - 1 - i), max(last + 1, round(target)))
             self.step(status, phase, after=every, progress=value)
+            last = value
         return self
 
     def build(self) -> tuple[Step, ...]:

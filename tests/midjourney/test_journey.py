@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -140,7 +141,12 @@ def test_imagine_to_upscale_journey(mj: Live, receiver: Receiver) -> None:
 
     for child in (u1, v1, reroll):
         assert_called_back_in_order(mj, receiver, child)
+    # The receiver holds a body before the dispatcher has logged its answer: poll the log briefly.
+    deadline = time.monotonic() + 10
     log = mj.get("/__mock/callbacks").json()
+    while log["delivered"] < len(receiver.bodies) and time.monotonic() < deadline:
+        time.sleep(0.02)
+        log = mj.get("/__mock/callbacks").json()
     assert log["failed"] == 0 and log["delivered"] == len(receiver.bodies)
     assert all(e["ok"] and e["attempt"] == 1 and e["http_status"] == 200 for e in log["callbacks"])
     assert {e["task"] for e in log["callbacks"]} == {task_id, u1, v1, reroll}

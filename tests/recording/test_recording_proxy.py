@@ -161,6 +161,13 @@ def test_callbacks_are_captured_forwarded_and_replayed(
     assert all(b["properties"]["notifyHook"] == hook for b in rec.received)
     assert proxy.app.forwarder is not None
     assert wait_for(lambda: proxy.app.forwarder.target.recorded == 4)  # the last one is written after forwarding
+
+    def on_disk() -> int:
+        path = tmp_path / "recorded.yaml"
+        return len(load_cassette(path).interactions) if path.exists() else 0
+
+    # Appending and the (atomic, coalesced) write to disk happen one after the other: wait for the file.
+    assert wait_for(lambda: on_disk() == 4)
     cassette = load_cassette(tmp_path / "recorded.yaml")
     assert "/__mock/cassettes/callback/" not in (tmp_path / "recorded.yaml").read_text()
     submit, *callbacks = cassette.interactions

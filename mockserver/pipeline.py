@@ -217,7 +217,16 @@ def normalize_key(key: str) -> str:
     return key.split("-", 1)[0]
 
 
-def find_key(call: Call, family: str) -> str:
+def key_locations(contract: Contract) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Headers and query parameters that may carry the key besides `Authorization: Bearer`: the
+    family's (`KEY_HEADERS`, `KEY_QUERY`) plus any a contract declares under `request.auth`."""
+    extra = contract.request.get("auth") or {}
+    headers = (*KEY_HEADERS.get(contract.family, ()), *extra.get("headers", ()))
+    query = (*KEY_QUERY.get(contract.family, ()), *extra.get("query", ()))
+    return tuple(dict.fromkeys(h.lower() for h in headers)), tuple(dict.fromkeys(query))
+
+
+def find_key(call: Call, headers_allowed: tuple[str, ...], query_allowed: tuple[str, ...]) -> str:
     headers = call.headers
     auth = headers.get("authorization", "")
     if auth:
@@ -226,19 +235,20 @@ def find_key(call: Call, family: str) -> str:
             return token.strip()
         if not token and scheme:
             return scheme.strip()
-    for header in KEY_HEADERS.get(family, ()):
+    for header in headers_allowed:
         value = headers.get(header, "").strip()
         if value:
             return value
-    for name in KEY_QUERY.get(family, ()):
+    for name in query_allowed:
         value = call.request.query_params.get(name, "").strip()
         if value:
             return value
     return ""
 
 
-def check_auth(call: Call) -> None:
-    key = find_key(call, call.contract.family)
+def check_auth(call: Call, locations: tuple[tuple[str, ...], tuple[str, ...]] | None = None) -> None:
+    headers_allowed, query_allowed = locations or key_locations(call.contract)
+    key = find_key(call, headers_allowed, query_allowed)
     if not key:
         raise ApiError(401, "No API key provided (send Authorization: Bearer <key>)", code="missing_api_key")
     allowed = call.state.settings.api_key
@@ -413,6 +423,7 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
     """Wrap a family handler in the pipeline; the result is a Starlette request endpoint."""
     handler = endpoint.handler
     family = contract.family
+    locations = key_locations(contract)
 
     async def run(request: Request) -> Response:
         call = Call(request, contract, state)
@@ -425,7 +436,7 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
         _journal(call)
         try:
             if endpoint.auth:
-                check_auth(call)
+                check_auth(call, locations)
             if state.faults:
                 fault = state.faults.pick(**_match_args(call))
                 if fault is not None:

@@ -7,8 +7,11 @@ them all into one catalog (`state.ext["models"]`).
 
 from __future__ import annotations
 
+import datetime
+
 from starlette.responses import Response
 
+from mockserver.families.gemini import gemini_models
 from mockserver.models import Model, ModelCatalog
 from mockserver.pipeline import Call, Endpoint
 
@@ -138,8 +141,22 @@ def model_object(model: Model) -> dict[str, object]:
     }
 
 
+def anthropic_model_object(model: Model) -> dict[str, object]:
+    """A model as Anthropic's `GET /v1/models` lists it."""
+    created = datetime.datetime.fromtimestamp(model.created, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"type": "model", "id": model.id, "display_name": model.id, "created_at": created}
+
+
 async def models_list(call: Call) -> Response:
-    """Every model in the catalog, in catalog order."""
+    """Every model in the catalog, in the format new-api picks from the headers: Anthropic's for
+    x-api-key + anthropic-version, Gemini's for x-goog-api-key or ?key=, else OpenAI's."""
+    headers = call.headers
+    if headers.get("x-api-key") and headers.get("anthropic-version"):
+        data = [anthropic_model_object(m) for m in _catalog(call)]
+        first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
+        return call.json({"data": data, "has_more": False, "first_id": first, "last_id": last})
+    if headers.get("x-goog-api-key") or call.query.get("key"):
+        return call.json({"models": gemini_models(_catalog(call))})
     return call.json({"object": "list", "success": True, "data": [model_object(m) for m in _catalog(call)]})
 
 

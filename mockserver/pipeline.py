@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import logging
 import random
+import re
 import string
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any
@@ -310,6 +311,8 @@ async def parse_body(call: Call) -> None:
             raise ApiError(400, "request body is empty: this endpoint takes a JSON body", param="body")
         try:
             call.body = orjson.loads(raw)
+            if _FLOAT_LITERAL.search(raw):
+                call.body = whole_floats_to_int(call.body)
         except orjson.JSONDecodeError as exc:
             raise ApiError(400, f"invalid JSON in request body: {exc}", param="body", code="invalid_json") from None
     elif expected.startswith("multipart/"):
@@ -336,6 +339,26 @@ async def parse_body(call: Call) -> None:
         call.body = coerce_strings(fields, contract.schema("request.body"))
     else:
         call.body = raw
+
+
+_MAX_EXACT = 2**53
+# A digit followed by a fraction or an exponent: the body may hold a float (strings may match too).
+_FLOAT_LITERAL = re.compile(rb"\d[.eE]")
+
+
+def whole_floats_to_int(value: Any) -> Any:
+    """Turn floats with no fraction (`1.0`, `1e3`) into ints, as OpenAI's own servers (pydantic) read them.
+
+    JSON Schema counts 1.0 as an integer, so a body that passed validation may carry one where a
+    handler counts, slices or repeats; converting once here keeps every handler honest.
+    """
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and -_MAX_EXACT <= value <= _MAX_EXACT else value
+    if isinstance(value, dict):
+        return {k: whole_floats_to_int(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [whole_floats_to_int(v) for v in value]
+    return value
 
 
 def coerce_strings(values: dict[str, Any], schema: dict[str, Any] | None) -> dict[str, Any]:

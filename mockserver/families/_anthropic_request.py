@@ -12,10 +12,10 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from mockserver.content.text import count_tokens
 from mockserver.errors import ApiError
+from mockserver.families._native import url_host
 
 _IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 # Tokens an image costs: Anthropic's (width * height) / 750, capped where images are downscaled.
@@ -59,7 +59,9 @@ def _image(block: Mapping[str, Any], where: str) -> tuple[str, int]:
     """Describe an image block and its token cost; refuse data that is not the image it claims to be."""
     source = block.get("source") or {}
     if source.get("type") == "url":
-        host = urlsplit(str(source.get("url", ""))).hostname or "the link"
+        host = url_host(str(source.get("url", "")))
+        if host is None:
+            raise _invalid(f"{where}.source.url: Invalid image URL", f"{where}.source.url")
         return f"an image from {host}", _URL_IMAGE_TOKENS
     if source.get("type") != "base64":
         return "an uploaded image", _URL_IMAGE_TOKENS

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote_plus, urlsplit
+from urllib.parse import quote_plus
 
 from mockserver.content import fake_json
 from mockserver.content.text import count_tokens, reply, truncate_tokens
@@ -30,6 +30,7 @@ from mockserver.families._native import (
     stub_arguments,
     thinking_text,
     unreachable,
+    url_host,
     urls_in,
     web_hits,
     without_urls,
@@ -276,7 +277,7 @@ def _url_context_text(prompt: Prompt, draft: Draft) -> str:
         failed = unreachable(url)
         status = "URL_RETRIEVAL_STATUS_ERROR" if failed else "URL_RETRIEVAL_STATUS_SUCCESS"
         metadata.append({"retrievedUrl": url, "urlRetrievalStatus": status})
-        host = urlsplit(url).hostname or url
+        host = url_host(url) or url
         lines.append(f"I could not retrieve {url}." if failed else f"The page on {host} was read.")
         draft.tool_tokens += 0 if failed else 400
     draft.url_metadata = {"urlMetadata": metadata}

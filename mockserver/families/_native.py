@@ -152,9 +152,17 @@ def urls_in(text: str, limit: int = 20) -> list[str]:
     return out
 
 
+def url_host(url: str) -> str | None:
+    """The host of `url`, or None when it has none or is malformed (e.g. `http://[`)."""
+    try:
+        return urlsplit(url).hostname or None
+    except ValueError:
+        return None
+
+
 def unreachable(url: str) -> bool:
-    """URLs the emulator pretends it cannot fetch: hosts under the reserved `.invalid` TLD."""
-    host = (urlsplit(url).hostname or "").lower()
+    """URLs the emulator pretends it cannot fetch: malformed ones and hosts under the reserved `.invalid` TLD."""
+    host = (url_host(url) or "invalid").lower()
     return host == "invalid" or host.endswith(".invalid")
 
 

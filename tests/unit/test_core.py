@@ -127,3 +127,18 @@ def test_clock_advance(client: TestClient) -> None:
 def test_openapi_endpoint(client: TestClient) -> None:
     doc = client.get("/__mock/openapi.json").json()
     assert doc["openapi"] == "3.1.0" and "/v1/models" in doc["paths"]
+
+
+def test_whole_floats_become_ints_where_json_schema_counts_them_as_integers() -> None:
+    from mockserver.pipeline import whole_floats_to_int
+
+    body = {"n": 2.0, "t": 0.7, "big": 1e300, "list": [1.0, [3e0], "4.0"], "flag": True}
+    assert whole_floats_to_int(body) == {"n": 2, "t": 0.7, "big": 1e300, "list": [1, [3], "4.0"], "flag": True}
+    assert isinstance(whole_floats_to_int(body)["n"], int) and isinstance(whole_floats_to_int(2.0**60), float)
+
+
+def test_integral_float_counts_are_served(client: TestClient) -> None:
+    r = client.post(
+        "/v1/completions", json={"model": "gpt-3.5-turbo-instruct", "prompt": "hi", "logprobs": 0.0, "n": 2.0}
+    )
+    assert r.status_code == 200 and len(r.json()["choices"]) == 2

@@ -198,10 +198,15 @@ def curl_command(request: Any) -> str:
 
 
 def _file_part(part: Any) -> Any:
-    if isinstance(part, tuple) and len(part) >= 2 and part[0] is None:
-        value = part[1]
-        return (None, value if isinstance(value, (bytes, str)) else str(value))
-    return part
+    """A multipart part httpx can encode: generated values that are neither bytes, text nor a file
+    (a negative case may put a number where an upload belongs) are sent as their text."""
+
+    def encodable(value: Any) -> Any:
+        return value if isinstance(value, (bytes, str)) or hasattr(value, "read") else str(value)
+
+    if isinstance(part, tuple) and len(part) >= 2:
+        return (part[0], encodable(part[1]), *part[2:])
+    return encodable(part)
 
 
 # ---------------------------------------------------------------------------------------------

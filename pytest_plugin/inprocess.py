@@ -112,7 +112,8 @@ class AppThread:
 
     async def ahandle(self, request: httpx.Request) -> httpx.Response:
         """Answer `request` from the app without blocking the caller's event loop."""
-        return await asyncio.wait_for(asyncio.wrap_future(self._submit(request)), self.timeout)
+        async with asyncio.timeout(self.timeout):  # not wait_for: on 3.11 it can swallow the caller's cancel
+            return await asyncio.wrap_future(self._submit(request))
 
     def _submit(self, request: httpx.Request) -> Any:
         if self.loop is None or not self.thread.is_alive():

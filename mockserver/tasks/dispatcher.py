@@ -59,6 +59,7 @@ class CallbackDispatcher:
         self._deliveries: set[asyncio.Task[None]] = set()
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
 
     @property
     def running(self) -> bool:
@@ -68,13 +69,17 @@ class CallbackDispatcher:
         if self.running:
             return
         self._client = CallbackClient(timeout=self.timeout)
+        self._stopping = False
         self._wake = asyncio.Event()
         self._loop = asyncio.get_running_loop()
         self._loop_task = asyncio.create_task(self._run(), name="mockserver-callbacks")
 
     async def stop(self) -> None:
+        self._stopping = True  # the loop also checks this: a cancel can land while it is waking up
         task, self._loop_task = self._loop_task, None
         if task is not None:
+            if self._wake is not None:
+                self._wake.set()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -110,7 +115,7 @@ class CallbackDispatcher:
 
     async def _run(self) -> None:
         assert self._wake is not None
-        while True:
+        while not self._stopping:
             free = self.concurrency - len(self._deliveries)
             claims: list[Claim] = []
             if free > 0:
@@ -126,8 +131,11 @@ class CallbackDispatcher:
                 await asyncio.sleep(0)
                 continue
             self._wake.clear()
+            # Not asyncio.wait_for: on 3.11 it swallows a cancel that arrives as the event is set,
+            # which left stop() waiting for a loop that never ended.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                async with asyncio.timeout(self.poll_interval):
+                    await self._wake.wait()
 
     def _finished(self, delivery: asyncio.Task[None]) -> None:
         self._deliveries.discard(delivery)

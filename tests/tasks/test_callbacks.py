@@ -227,3 +227,25 @@ def test_global_notify_hook_and_reset(receiver: Receiver) -> None:
             "delivered": 0,
             "failed": 0,
         }
+
+
+@pytest.mark.parametrize("yields", range(4))
+def test_stop_ends_the_loop_even_when_a_wake_up_races_the_cancel(yields: int) -> None:
+    # A wake-up that lands just before stop() once made 3.11's wait_for swallow the cancel, so
+    # stop() (and with it the server's shutdown) waited forever.
+    from mockserver.tasks.dispatcher import CallbackDispatcher
+    from mockserver.tasks.store import MemoryStore
+
+    async def scenario() -> None:
+        for _ in range(20):
+            dispatcher = CallbackDispatcher(MemoryStore(), time.time, lambda record, index: None, poll_interval=5)
+            await dispatcher.start()
+            await asyncio.sleep(0.001)  # the loop is now waiting for a wake-up
+            dispatcher.wake()
+            for _ in range(yields):
+                await asyncio.sleep(0)
+            stopping = asyncio.create_task(dispatcher.stop())
+            done, _ = await asyncio.wait({stopping}, timeout=2)  # unlike a timeout, wait() cancels nothing
+            assert stopping in done, "stop() hung: the dispatcher loop swallowed its cancel"
+
+    asyncio.run(scenario())

@@ -15,12 +15,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockserver import control, media
 from mockserver.contracts import Contracts, load_contracts
 from mockserver.errors import ApiError, error_response
 from mockserver.models import Model, ModelCatalog
-from mockserver.pipeline import Endpoint, endpoint_app
+from mockserver.pipeline import Endpoint, endpoint_app, endpoint_asgi
 from mockserver.routing import IndexedRouter
 from mockserver.settings import Settings
 from mockserver.state import MockState
@@ -36,10 +37,12 @@ def family_modules() -> list[ModuleType]:
     return [importlib.import_module(f"mockserver.families.{name}") for name in names]
 
 
-def family_routes(state: MockState) -> tuple[list[BaseRoute], dict[str, str]]:
-    """Starlette routes for every family endpoint, and the (method, path) → operation map."""
+def family_routes(state: MockState) -> tuple[list[BaseRoute], dict[str, str], dict[tuple[str, str], ASGIApp]]:
+    """Starlette routes for every family endpoint, the (method, path) → operation map, and the raw
+    ASGI endpoints of exact (parameter-free) paths for the fast lane."""
     routes: list[BaseRoute] = []
     served: dict[str, str] = {}
+    fast: dict[tuple[str, str], ASGIApp] = {}
     catalog = ModelCatalog()
     state.ext["models"] = catalog
     modules = family_modules()
@@ -61,10 +64,11 @@ def family_routes(state: MockState) -> tuple[list[BaseRoute], dict[str, str]]:
             if key in served:
                 raise RuntimeError(f"{key} is served twice ({served[key]} and {endpoint.operation})")
             served[key] = endpoint.operation
-            routes.append(
-                Route(path, endpoint_app(endpoint, contract, state), methods=[method], name=endpoint.operation)
-            )
-    return routes, served
+            run = endpoint_app(endpoint, contract, state)
+            routes.append(Route(path, run, methods=[method], name=endpoint.operation))
+            if "{" not in path:
+                fast[(method, path)] = endpoint_asgi(run, contract.family)
+    return routes, served, fast
 
 
 class FamilyGuess:
@@ -91,12 +95,29 @@ class FamilyGuess:
         return self.first.get(parts[0], "openai")
 
 
+class Emulator(Starlette):
+    """The Starlette app with a fast lane: a request for an operation's exact path and method goes
+    straight to its pipeline (which answers every error itself); all else takes Starlette's way, as
+    does everything once a user adds middleware of their own."""
+
+    fast_lane: dict[tuple[str, str], ASGIApp] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not scope.get("root_path") and not self.user_middleware:
+            endpoint = self.fast_lane.get((scope["method"], scope["path"]))
+            if endpoint is not None:
+                scope["app"] = self
+                await endpoint(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, *, contracts: Contracts | None = None) -> Starlette:
     """Build the emulator. Contracts are compiled once per process and shared by every app."""
     settings = settings or Settings()
     contracts = contracts or load_contracts()
     state = MockState.build(settings, contracts)
-    routes, _ = family_routes(state)
+    routes, _, fast = family_routes(state)
     guess = FamilyGuess(contracts)
 
     async def not_found(request: Request, exc: Exception) -> Response:
@@ -110,7 +131,7 @@ def create_app(settings: Settings | None = None, *, contracts: Contracts | None 
             body=None,
             operation=None,
             at=state.clock.now(),
-        )["status"] = exc.status_code
+        ).status = exc.status_code
         if exc.status_code == 405:
             allow = (exc.headers or {}).get("Allow", "")
             err = ApiError(
@@ -141,7 +162,8 @@ def create_app(settings: Settings | None = None, *, contracts: Contracts | None 
                 await hook()
 
     all_routes = [*control.ROUTES, *media.ROUTES, *routes]
-    app = Starlette(routes=all_routes, exception_handlers={HTTPException: not_found, Exception: crashed})
+    app = Emulator(routes=all_routes, exception_handlers={HTTPException: not_found, Exception: crashed})
+    app.fast_lane = fast
     # Same routes, found through an index (see routing.py); the lifespan runs the families' hooks.
     app.router = IndexedRouter(all_routes, lifespan=lifespan)
     app.state.mock = state

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from mockserver.settings import Settings, SettingsError, load_settings
+from mockserver.settings import SERVER_OPTIONS, Settings, SettingsError, load_settings
 
 # Modules that add sub-commands: each exports `register(subparsers, common)`.
 COMMAND_MODULES = ("mockserver.recording.commands", "mockserver.fuzzing")
@@ -84,7 +84,7 @@ def run_server(app_factory: str, settings: Settings) -> int:
         port=settings.port,
         workers=settings.workers if settings.workers > 1 else None,
         log_level=settings.log_level,
-        access_log=False,
+        **SERVER_OPTIONS,
     )
     return 0
 

@@ -111,9 +111,9 @@ class Contract:
     def request(self) -> dict[str, Any]:
         return dict(self.raw.get("request") or {})
 
-    @property
+    @functools.cached_property
     def request_content_type(self) -> str | None:
-        ct = self.request.get("content_type")
+        ct = (self.raw.get("request") or {}).get("content_type")
         return str(ct) if ct else None
 
     @property
@@ -123,6 +123,10 @@ class Contract:
     @property
     def examples(self) -> list[dict[str, Any]]:
         return list(self.raw.get("examples", []))
+
+    def validator(self, key: str) -> _Validator | None:
+        """The compiled schema at `key` (e.g. `request.body`), if the contract has one."""
+        return self._validators.get(key)
 
     def schema(self, key: str) -> dict[str, Any] | None:
         v = self._validators.get(key)

@@ -1,16 +1,27 @@
-"""A bounded ring buffer of received requests (redacted), newest last."""
+"""A bounded ring buffer of received requests (redacted when read), newest last.
+
+Entries are kept compact on purpose: a slotted object holding the raw body bytes and the headers
+flattened into one bytes string, decoded only when someone reads the journal. Keeping each
+request's parsed body and header objects alive for the next thousand requests made every request
+slower (the memory they held went cold before it was reused), which a bare endpoint never pays.
+"""
 
 from __future__ import annotations
 
 import collections
 import itertools
+import sys
 import threading
 from typing import Any
+
+import orjson
 
 SECRET_HEADERS = frozenset(
     {"authorization", "x-api-key", "x-goog-api-key", "mj-api-secret", "cookie", "proxy-authorization"}
 )
 SECRET_QUERY = frozenset({"key", "api_key", "apikey", "access_token"})
+_NUL = b"\0"  # HTTP forbids NUL in header names and values, so it can separate them
+_TEXT_LIMIT = 65536
 
 
 def redact_secret(value: str) -> str:
@@ -23,11 +34,75 @@ def redact_secret(value: str) -> str:
     return f"{scheme} {masked}" if scheme else masked
 
 
+class Entry:
+    """One received request. `body` is what the pipeline parsed for non-JSON bodies (form fields);
+    JSON bodies stay as the raw bytes in `raw` and are parsed when read. `usage` is what the answer
+    cost in tokens, for the System API's logs and billing (set by the families that count tokens)."""
+
+    __slots__ = ("at", "body", "headers", "id", "method", "operation", "path", "query", "raw", "status", "usage")
+
+    def __init__(
+        self,
+        id: int,
+        at: float,
+        method: str,
+        path: str,
+        query: bytes,
+        headers: bytes,
+        operation: str | None,
+        body: Any,
+        raw: bytes,
+    ) -> None:
+        self.id = id
+        self.at = at
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.operation = operation
+        self.body = body
+        self.raw = raw
+        self.status: int | None = None
+        self.usage: Any = None
+
+    def header_pairs(self) -> list[tuple[str, str]]:
+        if not self.headers:
+            return []
+        parts = self.headers.decode("latin-1").split("\0")
+        return list(zip(parts[::2], parts[1::2], strict=True))
+
+    def decoded_body(self) -> Any:
+        if self.body is not None or not self.raw:
+            return self.body
+        try:
+            return orjson.loads(self.raw)
+        except orjson.JSONDecodeError:
+            return _printable(self.raw)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The entry as `/__mock/requests` shows it, with secrets in headers and query masked."""
+        headers = {
+            name: redact_secret(value) if name.lower() in SECRET_HEADERS else value
+            for name, value in self.header_pairs()
+        }
+        return {
+            "id": self.id,
+            "at": self.at,
+            "method": self.method,
+            "path": self.path,
+            "query": _redact_query(self.query.decode("latin-1")),
+            "headers": headers,
+            "operation": self.operation,
+            "body": self.decoded_body(),
+            "status": self.status,
+        }
+
+
 class Journal:
     """The last `size` requests; entries never grow the buffer past its bound."""
 
     def __init__(self, size: int = 1000) -> None:
-        self._entries: collections.deque[dict[str, Any]] = collections.deque(maxlen=max(1, size))
+        self._entries: collections.deque[Entry] = collections.deque(maxlen=max(1, size))
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -38,30 +113,26 @@ class Journal:
         path: str,
         query: bytes,
         headers: list[tuple[bytes, bytes]],
-        body: Any,
+        body: Any = None,
+        raw: bytes = b"",
         operation: str | None,
         at: float,
-    ) -> dict[str, Any]:
-        """Remember a request as received (raw ASGI headers); `entries()` redacts when it is read."""
-        entry = {
-            "id": next(self._ids),
-            "at": at,
-            "method": method,
-            "path": path,
-            "query": query,
-            "headers": headers,
-            "operation": operation,
-            "body": body,
-            "status": None,
-        }
+    ) -> Entry:
+        """Remember a request as received (raw ASGI headers). Pass a JSON body as `raw` bytes (parsed
+        when read) and anything else already parsed as `body`."""
+        flat = _NUL.join(itertools.chain.from_iterable(headers)) if headers else b""
+        entry = Entry(next(self._ids), at, method, sys.intern(path), query, flat, operation, body, raw)
         self._entries.append(entry)  # deque.append is atomic; maxlen drops the oldest
         return entry
 
+    def snapshot(self) -> list[Entry]:
+        """The remembered entries themselves, oldest first."""
+        with self._lock:
+            return list(self._entries)
+
     def entries(self) -> list[dict[str, Any]]:
         """Every remembered request, oldest first, with secrets in headers and query masked."""
-        with self._lock:
-            raw = list(self._entries)
-        return [_redacted(e) for e in raw]
+        return [e.as_dict() for e in self.snapshot()]
 
     def clear(self) -> None:
         with self._lock:
@@ -71,12 +142,13 @@ class Journal:
         return len(self._entries)
 
 
-def _redacted(entry: dict[str, Any]) -> dict[str, Any]:
-    headers = {}
-    for k, v in entry["headers"]:
-        name, value = k.decode("latin-1"), v.decode("latin-1")
-        headers[name] = redact_secret(value) if name.lower() in SECRET_HEADERS else value
-    return {**entry, "query": _redact_query(entry["query"].decode("latin-1")), "headers": headers}
+def _printable(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return raw.decode("utf-8") if len(raw) <= _TEXT_LIMIT else f"<{len(raw)} bytes>"
+    except UnicodeDecodeError:
+        return f"<{len(raw)} bytes>"
 
 
 def _redact_query(query: str) -> str:

@@ -19,11 +19,13 @@ import orjson
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockserver.answers import JSONAnswer
 from mockserver.contracts import Contract, Issue
 from mockserver.errors import ApiError, error_response, new_request_id
 from mockserver.faults import Fault
+from mockserver.journal import Entry
 from mockserver.state import MockState
 
 log = logging.getLogger("mockserver")
@@ -57,6 +59,7 @@ class Call:
     """One request to one operation, as a family handler sees it."""
 
     __slots__ = (
+        "_request_id",
         "_rng",
         "api_key",
         "body",
@@ -70,7 +73,6 @@ class Call:
         "query",
         "raw_body",
         "request",
-        "request_id",
         "state",
         "stub",
     )
@@ -90,9 +92,16 @@ class Call:
         self.stub: dict[str, Any] | None = None
         self.fault: Fault | None = None
         self.now: float = state.clock.now()
-        self.request_id: str = ""
-        self.journal_entry: dict[str, Any] | None = None
+        self._request_id = ""
+        self.journal_entry: Entry | None = None
         self._rng: random.Random | None = None
+
+    @property
+    def request_id(self) -> str:
+        """The gateway-style id error messages carry, made when first asked for."""
+        if not self._request_id:
+            self._request_id = new_request_id()
+        return self._request_id
 
     # -- helpers for handlers -----------------------------------------------------------------
     @property
@@ -291,10 +300,9 @@ def _media_type(call: Call) -> str:
     return call.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
-async def parse_body(call: Call) -> None:
+async def parse_body(call: Call, expected: str | None) -> None:
     request = call.request
     contract = call.contract
-    expected = contract.request_content_type
     if request.method in ("GET", "HEAD", "DELETE") and not expected:
         return
     raw = await read_body(request, call.state.settings.max_body_bytes, call.headers.get("content-length"))
@@ -342,8 +350,9 @@ async def parse_body(call: Call) -> None:
 
 
 _MAX_EXACT = 2**53
-# A digit followed by a fraction or an exponent: the body may hold a float (strings may match too).
-_FLOAT_LITERAL = re.compile(rb"\d[.eE]")
+# A zero fraction (`1.0`, `2.00`) or an exponent (`1e3`, `2.5E+1`): the body may hold a whole-number
+# float (strings may match too). `0.7` does not, so most bodies skip the walk.
+_FLOAT_LITERAL = re.compile(rb"\d\.0+(?![0-9])|\d[eE][-+]?\d")
 
 
 def whole_floats_to_int(value: Any) -> Any:
@@ -387,22 +396,33 @@ def coerce_strings(values: dict[str, Any], schema: dict[str, Any] | None) -> dic
     return out
 
 
-def validate(call: Call) -> None:
-    contract = call.contract
+class _Checks:
+    """What `validate` needs of a contract, looked up once per endpoint rather than per request."""
+
+    __slots__ = ("body", "headers", "query")
+
+    def __init__(self, contract: Contract) -> None:
+        self.query = contract.validator("request.query")
+        self.headers = contract.validator("request.headers")
+        self.body = contract.validator("request.body") if contract.request_content_type else None
+
+
+def validate(call: Call, checks: _Checks | None = None) -> None:
+    checks = checks or _Checks(call.contract)
     query = dict(call.request.query_params) if call.request.scope["query_string"] else {}
-    if contract.schema("request.query") is not None:
-        call.query = coerce_strings(query, contract.schema("request.query"))
-        issues = contract.validate_query(call.query)
+    if checks.query is not None:
+        call.query = coerce_strings(query, checks.query.schema)
+        issues = checks.query.issues(call.query)
         if issues:
             raise _validation_error(issues, "query parameter ")
     else:
         call.query = query
-    if contract.schema("request.headers") is not None:
-        issues = contract.validate_headers(call.request.headers)
+    if checks.headers is not None:
+        issues = checks.headers.issues(call.headers)
         if issues:
             raise _validation_error(issues, "header ")
-    if contract.schema("request.body") is not None and call.contract.request_content_type:
-        issues = contract.validate_body(call.body)
+    if checks.body is not None:
+        issues = checks.body.issues(call.body)
         if issues:
             raise _validation_error(issues, "")
 
@@ -447,16 +467,18 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
     handler = endpoint.handler
     family = contract.family
     locations = key_locations(contract)
+    expected = contract.request_content_type
+    form = bool(expected and expected.startswith("multipart/"))
+    checks = _Checks(contract)
 
     async def run(request: Request) -> Response:
         call = Call(request, contract, state)
-        call.request_id = new_request_id()
         try:
-            await parse_body(call)
+            await parse_body(call, expected)
         except ApiError as err:
-            _journal(call)
-            return error_response(family, err, call.request_id)
-        _journal(call)
+            _journal(call, form)
+            return _finish(call, error_response(family, err, call.request_id))
+        _journal(call, form)
         try:
             if endpoint.auth:
                 check_auth(call, locations)
@@ -469,7 +491,7 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
                     replaced = fault_response(call, fault)
                     if replaced is not None:
                         return _finish(call, replaced)
-            validate(call)
+            validate(call, checks)
             if state.stubs:
                 stub = state.stubs.pick(**_match_args(call))
                 if stub is not None:
@@ -491,31 +513,42 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
     return run
 
 
-def _journal(call: Call) -> None:
+def endpoint_asgi(run: Callable[[Request], Awaitable[Response]], family: str) -> ASGIApp:
+    """The same endpoint as a raw ASGI app, for the app's exact-path fast lane (no Starlette layers).
+
+    `run` turns every error into the family's envelope already; an exception escaping it anyway is
+    answered as the error middleware would. Sending is uvicorn's business, as it is behind Starlette.
+    """
+
+    async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            response = await run(Request(scope, receive, send))
+        except Exception as exc:
+            log.exception("mockserver bug while answering %s", scope["path"])
+            response = error_response(family, ApiError(500, f"mockserver internal error: {exc!r}", code="mock_bug"))
+        await response(scope, receive, send)
+
+    return asgi
+
+
+def _journal(call: Call, form: bool) -> None:
     scope = call.request.scope
+    form = form and call.body is not None
     call.journal_entry = call.state.journal.record(
         method=scope["method"],
         path=scope["path"],
         query=scope["query_string"],
         headers=scope["headers"],
-        body=call.body if call.body is not None else _printable(call.raw_body),
+        body=call.body if form else None,  # form fields (uploads by file name); the raw bytes would be binary
+        raw=b"" if form else call.raw_body,
         operation=call.contract.id,
         at=call.now,
     )
 
 
-def _printable(raw: bytes) -> Any:
-    if not raw:
-        return None
-    try:
-        return raw.decode("utf-8") if len(raw) <= 65536 else f"<{len(raw)} bytes>"
-    except UnicodeDecodeError:
-        return f"<{len(raw)} bytes>"
-
-
 def _finish(call: Call, response: Response) -> Response:
     if call.journal_entry is not None:
-        call.journal_entry["status"] = response.status_code
+        call.journal_entry.status = response.status_code
     for uploads in call.files.values():  # handlers read uploads eagerly; unclosed spool files leak
         for upload in uploads:
             upload.file.close()

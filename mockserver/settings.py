@@ -12,6 +12,12 @@ from typing import Any, get_type_hints
 ENV_PREFIX = "MOCKSERVER_"
 
 
+# How every emulator is served by uvicorn (the CLI, test fixtures, benchmarks): no access log (the
+# journal has the requests), no `server: uvicorn` header (the gateway sends none), and no
+# X-Forwarded-* processing (nothing here uses the client's address).
+SERVER_OPTIONS: dict[str, Any] = {"access_log": False, "server_header": False, "proxy_headers": False}
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """Everything that shapes the emulator's behaviour. Immutable: build a new one with `replace`."""

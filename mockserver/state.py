@@ -7,12 +7,13 @@ import hashlib
 import random
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from mockserver.clock import VirtualClock
 from mockserver.contracts import Contracts
 from mockserver.faults import Faults
 from mockserver.journal import Journal
+from mockserver.keyed_random import KeyedRandom
 from mockserver.settings import Settings
 from mockserver.stubs import Stubs
 
@@ -38,6 +39,9 @@ class MockState:
     _counters: dict[bytes, int] = dataclasses.field(default_factory=dict)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
+    def __post_init__(self) -> None:
+        self._seed_prefix = f"{self.settings.seed}|".encode()
+
     @classmethod
     def build(cls, settings: Settings, contracts: Contracts) -> MockState:
         state = cls(
@@ -53,15 +57,15 @@ class MockState:
         return state
 
     def rng_for(self, operation: str, canonical_body: bytes) -> random.Random:
-        """An RNG seeded by (seed, operation, body, how many times this exact call was made before)."""
+        """An RNG keyed by (seed, operation, body, how many times this exact call was made before)."""
         key = hashlib.blake2b(operation.encode() + b"\0" + canonical_body, digest_size=16).digest()
         with self._lock:
             n = self._counters.pop(key, 0)
             if len(self._counters) >= _MAX_COUNTERS:
                 self._counters.pop(next(iter(self._counters)))
             self._counters[key] = n + 1
-        seed = hashlib.blake2b(f"{self.settings.seed}|".encode() + key + n.to_bytes(8, "big"), digest_size=8)
-        return random.Random(int.from_bytes(seed.digest(), "big"))
+        # KeyedRandom offers random.Random's whole interface (it borrows its methods) without its seeding cost.
+        return cast(random.Random, KeyedRandom(self._seed_prefix + key + n.to_bytes(8, "big")))
 
     def reset(self) -> None:
         """Forget requests, faults, stubs, call counters, clock advances and family state."""

@@ -41,7 +41,9 @@ class ThreadedServer:
 
         self.host = host
         self.port = port or free_port(host)
-        config = uvicorn.Config(app, host=host, port=self.port, log_level="warning", access_log=False, lifespan="on")
+        from mockserver.settings import SERVER_OPTIONS
+
+        config = uvicorn.Config(app, host=host, port=self.port, log_level="warning", lifespan="on", **SERVER_OPTIONS)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name=f"mockserver:{self.port}", daemon=True)
 

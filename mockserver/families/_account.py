@@ -8,7 +8,6 @@ journal window (`--journal-size` requests). `POST /__mock/reset` restores the in
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import hashlib
 import random
@@ -85,13 +84,11 @@ class Usage(NamedTuple):
 
 
 class Account:
-    """User, keys and the per-request usage ledger of one emulator."""
+    """User and keys of one emulator (per-request usage lives on the journal's entries)."""
 
-    def __init__(self, seed: int, start: float, ledger_size: int) -> None:
+    def __init__(self, seed: int, start: float) -> None:
         self.seed = seed
         self.start = int(start)
-        self.ledger: collections.OrderedDict[int, Usage] = collections.OrderedDict()
-        self.ledger_size = max(1, ledger_size)
         self.lock = threading.Lock()
         self.user, self.keys = self._initial()
 
@@ -128,16 +125,7 @@ class Account:
 
     def reset(self) -> None:
         with self.lock:
-            self.ledger.clear()
             self.user, self.keys = self._initial()
-
-    def record(self, journal_id: int, usage: Usage) -> None:
-        ledger = self.ledger
-        ledger[journal_id] = usage
-        if len(ledger) > self.ledger_size:
-            with self.lock:
-                while len(ledger) > self.ledger_size:
-                    ledger.popitem(last=False)
 
     def key_for(self, auth_header: str) -> ApiKey | None:
         """The key a request was made with (matched on the redacted tail), else the first live key."""
@@ -155,7 +143,7 @@ def setup_account(state: MockState) -> Account:
     """The state's account, created (with its reset hook) on first use."""
     account: Account | None = state.ext.get(_EXT)
     if account is None:
-        account = Account(state.settings.seed, state.clock.start, state.settings.journal_size)
+        account = Account(state.settings.seed, state.clock.start)
         state.ext[_EXT] = account
         state.on_reset.append(account.reset)
     return account
@@ -164,9 +152,8 @@ def setup_account(state: MockState) -> Account:
 def record_usage(call: Call, model: str, prompt_tokens: int, completion_tokens: int, *, stream: bool) -> None:
     """Remember the tokens of this request for the System API logs and billing."""
     entry = call.journal_entry
-    account = call.state.ext.get(_EXT)
-    if entry is not None and account is not None:
-        account.record(entry["id"], Usage(model, prompt_tokens, completion_tokens, stream))
+    if entry is not None:
+        entry.usage = Usage(model, prompt_tokens, completion_tokens, stream)
 
 
 def quota_of(usage: Usage | None, group: str) -> int:
@@ -182,7 +169,9 @@ def log_rows(state: MockState) -> list[dict[str, Any]]:
     """One new-api log row per relay request (POST, PUT, DELETE) in the journal (consumption, or error for 4xx/5xx)."""
     account = setup_account(state)
     rows: list[dict[str, Any]] = []
-    for entry in state.journal.entries():
+    for recorded in state.journal.snapshot():
+        usage: Usage | None = recorded.usage
+        entry = recorded.as_dict()
         op = entry.get("operation")
         status = entry.get("status")
         # Reads (model lists, task polls, billing) cost nothing and are not logged, as in new-api.
@@ -190,7 +179,6 @@ def log_rows(state: MockState) -> list[dict[str, Any]]:
             continue
         if state.contracts.by_id[op].family == "yescale" or status in (401, 403):
             continue
-        usage = account.ledger.get(entry["id"])
         body = entry.get("body")
         model = usage.model if usage else (body.get("model") if isinstance(body, dict) else None)
         key = account.key_for(str(entry["headers"].get("authorization", "")))

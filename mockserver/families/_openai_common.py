@@ -177,14 +177,13 @@ class FastReply:
         opener, total = self.openers[bits % len(self.openers)]
         bits //= len(self.openers)
         parts = [opener]
-        words = _keywords(prompt)
+        lead = _lead(prompt)
         pool = self.sentences
-        if words:
-            lead = f"About {', '.join(words)}:"
+        if lead is not None:
             body, count = self.lowered[bits % len(pool)]
             bits //= len(pool)
-            parts.append(f"{lead} {body}")
-            total += count_tokens(lead) + count
+            parts.append(f"{lead[0]} {body}")
+            total += lead[1] + count
             n -= 1
         for _ in range(max(0, n)):
             if bits < len(pool):
@@ -197,8 +196,13 @@ class FastReply:
 
 
 @lru_cache(maxsize=4096)
-def _keywords(prompt: str) -> tuple[str, ...]:
-    return tuple(text.keywords(prompt))
+def _lead(prompt: str) -> tuple[str, int] | None:
+    """The reply's opening on the prompt's keywords (`About a, b:`) and its token count; None without any."""
+    words = text.keywords(prompt)
+    if not words:
+        return None
+    lead = f"About {', '.join(words)}:"
+    return lead, count_tokens(lead)
 
 
 fast_reply = FastReply()

@@ -141,7 +141,7 @@ async def edit_key_quota(call: Call) -> Response:
         key = _key_id(call, account)
         key.remain_quota = call.body["remain_quota"]
         # Usage up to now is already reflected in the new figure; later requests count against it.
-        key.watermark = call.journal_entry["id"] if call.journal_entry else key.watermark
+        key.watermark = call.journal_entry.id if call.journal_entry else key.watermark
     return call.json({"success": True, "message": ""})
 
 

@@ -32,7 +32,7 @@ def test_index_is_up_to_date() -> None:
 
 def test_every_route_has_a_contract_and_every_contract_a_route() -> None:
     state = MockState.build(Settings(), CONTRACTS)
-    _, served = family_routes(state)
+    _, served, _ = family_routes(state)
     routed_ops = set(served.values())
     for contract in CONTRACTS:
         assert f"{contract.method} {contract.path}" in served, (

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from starlette.applications import Starlette
+from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.testclient import TestClient
 
 from mockserver.app import create_app
@@ -55,6 +57,23 @@ def test_journal_is_bounded_and_redacted() -> None:
         assert "secret" not in str(entries)
         assert c.delete("/__mock/requests").status_code == 200
         assert c.get("/__mock/requests").json()["count"] == 0
+
+
+def test_journal_shows_json_form_and_text_bodies_as_received(client: TestClient) -> None:
+    client.post(
+        "/v1/embeddings",
+        content=b'{"model": "text-embedding-3-small", "input": "hi", "dimensions": 8.0}',
+        headers={"Content-Type": "application/json"},
+    )
+    client.post("/v1/embeddings", content=b"{not json", headers={"Content-Type": "application/json"})
+    wav = b"RIFF" + b"\0" * 40
+    client.post("/v1/audio/transcriptions", data={"model": "whisper-1"}, files={"file": ("a.wav", wav, "audio/wav")})
+    json_body, broken, form = client.get("/__mock/requests").json()["requests"]
+    assert json_body["body"] == {"model": "text-embedding-3-small", "input": "hi", "dimensions": 8.0}
+    assert json_body["status"] == 200 and json_body["operation"] == "embeddings_create"
+    assert json_body["headers"]["content-type"] == "application/json"
+    assert broken["body"] == "{not json" and broken["status"] == 400
+    assert form["body"] == {"model": "whisper-1", "file": "a.wav"}  # uploads by file name, not their bytes
 
 
 def test_fault_status_times_and_retry_after(client: TestClient) -> None:
@@ -142,3 +161,34 @@ def test_integral_float_counts_are_served(client: TestClient) -> None:
         "/v1/completions", json={"model": "gpt-3.5-turbo-instruct", "prompt": "hi", "logprobs": 0.0, "n": 2.0}
     )
     assert r.status_code == 200 and len(r.json()["choices"]) == 2
+
+
+def _answer(app: Starlette) -> tuple[int, bytes]:
+    with TestClient(app, headers={"Authorization": "Bearer sk-x"}) as c:
+        r = c.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
+        return r.status_code, r.content
+
+
+def test_fast_lane_answers_exactly_as_the_routed_way() -> None:
+    # The exact-path fast lane skips Starlette's layers; with a user middleware everything is routed.
+    routed = create_app(Settings(seed=3))
+    seen: list[str] = []
+
+    async def middleware(request, call_next):  # type: ignore[no-untyped-def]
+        seen.append(request.url.path)
+        response = await call_next(request)
+        response.headers["x-user-middleware"] = "1"
+        return response
+
+    routed.add_middleware(BaseHTTPMiddleware, dispatch=middleware)
+    assert _answer(create_app(Settings(seed=3))) == _answer(routed)
+    assert seen == ["/v1/chat/completions"]
+
+
+def test_fast_lane_respects_root_path_and_method() -> None:
+    app = create_app()
+    with TestClient(app, headers={"Authorization": "Bearer sk-x"}, root_path="/gw") as c:
+        assert c.get("/v1/models").status_code == 200
+    with TestClient(app, headers={"Authorization": "Bearer sk-x"}) as c:
+        r = c.get("/v1/chat/completions")  # an exact path with the wrong method still gets the 405 envelope
+        assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"

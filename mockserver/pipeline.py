@@ -468,7 +468,7 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
     family = contract.family
     locations = key_locations(contract)
     expected = contract.request_content_type
-    form = bool(expected and expected.startswith("multipart/"))
+    kept = _journal_kind(expected)
     checks = _Checks(contract)
 
     async def run(request: Request) -> Response:
@@ -476,9 +476,9 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
         try:
             await parse_body(call, expected)
         except ApiError as err:
-            _journal(call, form)
+            _journal(call, kept)
             return _finish(call, error_response(family, err, call.request_id))
-        _journal(call, form)
+        _journal(call, kept)
         try:
             if endpoint.auth:
                 check_auth(call, locations)
@@ -531,16 +531,30 @@ def endpoint_asgi(run: Callable[[Request], Awaitable[Response]], family: str) ->
     return asgi
 
 
-def _journal(call: Call, form: bool) -> None:
+_JOURNAL_RAW_LIMIT = 65536  # larger bodies that are neither JSON nor a form are journaled by size only
+
+
+def _journal_kind(expected: str | None) -> str:
+    if expected and expected.startswith("multipart/"):
+        return "form"
+    return "json" if expected == "application/json" else "other"
+
+
+def _journal(call: Call, kind: str) -> None:
     scope = call.request.scope
-    form = form and call.body is not None
+    raw = call.raw_body
+    body: Any = None
+    if kind == "form" and call.body is not None:
+        body, raw = call.body, b""  # the fields, uploads by file name: the raw bytes would be binary
+    elif kind == "other" and len(raw) > _JOURNAL_RAW_LIMIT:
+        body, raw = f"<{len(raw)} bytes>", b""
     call.journal_entry = call.state.journal.record(
         method=scope["method"],
         path=scope["path"],
         query=scope["query_string"],
         headers=scope["headers"],
-        body=call.body if form else None,  # form fields (uploads by file name); the raw bytes would be binary
-        raw=b"" if form else call.raw_body,
+        body=body,
+        raw=raw,
         operation=call.contract.id,
         at=call.now,
     )

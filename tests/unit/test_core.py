@@ -76,6 +76,14 @@ def test_journal_shows_json_form_and_text_bodies_as_received(client: TestClient)
     assert form["body"] == {"model": "whisper-1", "file": "a.wav"}  # uploads by file name, not their bytes
 
 
+def test_journal_keeps_only_the_size_of_large_bodies_it_cannot_read(client: TestClient) -> None:
+    # An operation that takes no body: a big one is remembered by its size, not kept for 1000 requests.
+    client.post("/replicate/v1/predictions/nope/cancel", content=b"\x00" * 100_000)
+    client.post("/replicate/v1/predictions/nope/cancel", content=b"small note")
+    big, small = client.get("/__mock/requests").json()["requests"]
+    assert big["body"] == "<100000 bytes>" and small["body"] == "small note"
+
+
 def test_fault_status_times_and_retry_after(client: TestClient) -> None:
     r = client.post("/__mock/faults", json={"operation": "models_list", "retry_after": 7, "times": 1})
     assert r.status_code == 201

@@ -33,7 +33,8 @@ class Entry:
     cassette: Path | None
     index: int
     key: tuple[Hashable, ...]
-    callbacks: list[Interaction] = dataclasses.field(default_factory=list)
+    callbacks: tuple[Interaction, ...] = ()  # the shared empty tuple: no object of its own to fetch
+    played: bool = False
     status: int = 200
     head: bytes = b""
     body: bytes = b""
@@ -55,6 +56,8 @@ class Entry:
 
 @dataclasses.dataclass(eq=False)
 class _Slot:
+    """The answers recorded for one key when there are several (a key recorded once maps to its Entry)."""
+
     entries: list[Entry]
     cursor: int = 0
 
@@ -85,7 +88,7 @@ class CassetteLibrary:
         self.redacted_with = redacted_with
         self.options = options
         self.request_filter = request_filter
-        self._slots: dict[tuple[Hashable, ...], _Slot] = {}
+        self._slots: dict[tuple[Hashable, ...], Entry | _Slot] = {}
         self._by_path: dict[str, list[Entry]] = {}
         self.entries: list[Entry] = []
         self.cassettes: list[Path] = []
@@ -109,7 +112,7 @@ class CassetteLibrary:
             if item.kind == "callback":
                 target = added.get(item.callback_of) if item.callback_of is not None else None
                 if target is not None:
-                    target.callbacks.append(item)
+                    target.callbacks = (*target.callbacks, item)
                 continue
             key = match_key(item.request, self.match_on, self.options) if clean else self.key_of(item.request)
             entry = Entry(item, cassette.path, index, key).prepare()
@@ -117,7 +120,9 @@ class CassetteLibrary:
             self.entries.append(entry)
             slot = self._slots.get(entry.key)
             if slot is None:
-                self._slots[entry.key] = _Slot([entry])
+                self._slots[entry.key] = entry
+            elif isinstance(slot, Entry):
+                self._slots[entry.key] = _Slot([slot, entry])
             else:
                 slot.entries.append(entry)
             self._by_path.setdefault(item.request.path, []).append(entry)
@@ -125,22 +130,29 @@ class CassetteLibrary:
     def take(self, key: tuple[Hashable, ...]) -> Entry | None:
         """The next recorded answer for `key` (the last one again once all were played), or None."""
         slot = self._slots.get(key)
-        if slot is None:
-            return None
+        if slot is None or type(slot) is Entry:  # most keys were recorded once: no slot to visit
+            if slot is not None:
+                slot.played = True
+            return slot
+        assert isinstance(slot, _Slot)
         if slot.cursor < len(slot.entries):
             entry = slot.entries[slot.cursor]
             slot.cursor += 1
+            entry.played = True
             return entry
         return slot.entries[-1]
 
     def rewind(self) -> None:
         """Play every interaction from the start again."""
+        for entry in self.entries:
+            entry.played = False
         for slot in self._slots.values():
-            slot.cursor = 0
+            if isinstance(slot, _Slot):
+                slot.cursor = 0
 
     def unplayed(self) -> list[Entry]:
         """Recorded interactions no request has used yet."""
-        return [e for slot in self._slots.values() for e in slot.entries[slot.cursor :]]
+        return [e for e in self.entries if not e.played]
 
     def nearest(self, request: RecordedRequest, key: tuple[Hashable, ...], limit: int = 3) -> list[Candidate]:
         """The recorded requests closest to `request`: most matchers agreeing, same path first."""

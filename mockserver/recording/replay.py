@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -108,7 +109,7 @@ def callback_url(body: bytes | None) -> tuple[str, str] | None:
 
 
 async def deliver_callbacks(
-    callbacks: list[Interaction], recorded: RecordedRequest, incoming: RecordedRequest, speed: float
+    callbacks: Sequence[Interaction], recorded: RecordedRequest, incoming: RecordedRequest, speed: float
 ) -> None:
     """POST the recorded callbacks of a submit to the URL the replayed request asked for."""
     target = callback_url(incoming.body)

@@ -143,9 +143,6 @@ class Contract:
     def validate_query(self, query: Mapping[str, Any]) -> list[Issue]:
         return self._issues("request.query", dict(query))
 
-    def validate_headers(self, headers: Mapping[str, str]) -> list[Issue]:
-        return self._issues("request.headers", {k.lower(): v for k, v in headers.items()})
-
     def response_statuses(self) -> list[str]:
         return list((self.raw.get("responses") or {}).keys())
 

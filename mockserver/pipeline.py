@@ -407,8 +407,7 @@ class _Checks:
         self.body = contract.validator("request.body") if contract.request_content_type else None
 
 
-def validate(call: Call, checks: _Checks | None = None) -> None:
-    checks = checks or _Checks(call.contract)
+def validate(call: Call, checks: _Checks) -> None:
     query = dict(call.request.query_params) if call.request.scope["query_string"] else {}
     if checks.query is not None:
         call.query = coerce_strings(query, checks.query.schema)

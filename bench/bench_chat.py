@@ -1,6 +1,7 @@
 """Benchmark: the emulator's non-streaming chat completion against a bare Starlette endpoint.
 
-Three servers run under uvicorn (one worker each) and are loaded by the same client in the same run,
+Three servers run under uvicorn (one worker each, all with the options `mockserver serve` uses: no
+access log, no `server` header, no proxy-header handling) and are loaded by the same client in the same run,
 alternating rounds: a bare Starlette endpoint returning a fixed completion (the baseline), the
 emulator generating its answer (request validation on, the default), and the emulator answering from
 one static response stub (validation still on: what WireMock's one-stub figure measures). The figures
@@ -31,6 +32,7 @@ sys.path.insert(0, str(HERE.parent))
 from bare_app import ANSWER  # noqa: E402
 from loadgen import LoadResult, build_request, median_result, run_load  # noqa: E402
 
+from mockserver.settings import SERVER_OPTIONS  # noqa: E402
 from mockserver.testing import free_port, wait_healthy  # noqa: E402
 
 BODY = orjson.dumps(
@@ -44,6 +46,16 @@ BODY = orjson.dumps(
         "temperature": 0.7,
     }
 )
+
+
+# The baseline runs under the same uvicorn options as `mockserver serve` (`SERVER_OPTIONS`), so the
+# ratio measures the emulator, not a difference in server settings.
+_FLAG_FOR_OPTION = {
+    ("access_log", False): "--no-access-log",
+    ("server_header", False): "--no-server-header",
+    ("proxy_headers", False): "--no-proxy-headers",
+}
+BARE_FLAGS = [_FLAG_FOR_OPTION[option] for option in SERVER_OPTIONS.items()]
 
 
 @contextlib.contextmanager
@@ -138,8 +150,7 @@ def main() -> int:
         for name, port in (("bare", free_port()), ("generated", free_port()), ("stub", free_port()))
     ]
     bare, generated, stub = targets
-    uvicorn_flags = ["--log-level", "warning", "--no-access-log"]
-    bare_cmd = [py, "-m", "uvicorn", "bare_app:app", "--port", str(bare.port), *uvicorn_flags]
+    bare_cmd = [py, "-m", "uvicorn", "bare_app:app", "--port", str(bare.port), "--log-level", "warning", *BARE_FLAGS]
 
     def emulator_cmd(port: int) -> list[str]:
         return [py, "-m", "mockserver", "serve", "--port", str(port), "--log-level", "warning"]

@@ -9,6 +9,7 @@ import orjson
 from starlette.responses import Response
 
 _JSON = (b"content-type", b"application/json")
+_UNDECODED = object()
 
 
 class JSONAnswer(Response):
@@ -19,7 +20,7 @@ class JSONAnswer(Response):
     def __init__(self, payload: Any, status_code: int = 200, headers: Mapping[str, str] | None = None) -> None:
         # Every answer passes through here, so the raw headers are built directly rather than by
         # Starlette's generic init_headers.
-        self.payload = payload
+        self._payload = payload
         self.status_code = status_code
         self.background = None
         self.body = orjson.dumps(payload)
@@ -27,3 +28,20 @@ class JSONAnswer(Response):
         if headers:
             raw.extend((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
         self.raw_headers = raw
+
+    @classmethod
+    def from_bytes(cls, body: bytes, status_code: int = 200) -> JSONAnswer:
+        """An answer whose JSON a handler assembled itself; `payload` decodes it only when asked (strict mode)."""
+        answer = cls.__new__(cls)
+        answer._payload = _UNDECODED
+        answer.status_code = status_code
+        answer.background = None
+        answer.body = body
+        answer.raw_headers = [(b"content-length", str(len(body)).encode()), _JSON]
+        return answer
+
+    @property
+    def payload(self) -> Any:
+        if self._payload is _UNDECODED:
+            self._payload = orjson.loads(self.body)
+        return self._payload

@@ -21,6 +21,11 @@ from mockserver.stubs import Stubs
 _MAX_COUNTERS = 100_000
 
 
+def call_key(operation: str, canonical_body: bytes) -> bytes:
+    """What identifies a call for its RNG, before the seed and the repeat count are added."""
+    return hashlib.blake2b(operation.encode() + b"\0" + canonical_body, digest_size=16).digest()
+
+
 @dataclasses.dataclass
 class MockState:
     """Settings, contracts, clock, journal, rules, and the hooks families register in `setup`."""
@@ -58,14 +63,18 @@ class MockState:
 
     def rng_for(self, operation: str, canonical_body: bytes) -> random.Random:
         """An RNG keyed by (seed, operation, body, how many times this exact call was made before)."""
-        key = hashlib.blake2b(operation.encode() + b"\0" + canonical_body, digest_size=16).digest()
+        # KeyedRandom offers random.Random's whole interface (it borrows its methods) without its seeding cost.
+        return cast(random.Random, KeyedRandom(self.rng_key(call_key(operation, canonical_body))))
+
+    def rng_key(self, key: bytes) -> bytes:
+        """What this call's RNG is keyed by: the seed, the `call_key`, and how many times it came before
+        (counted here, so each call asks once; a handler that keeps the `call_key` per body calls this)."""
         with self._lock:
             n = self._counters.pop(key, 0)
             if len(self._counters) >= _MAX_COUNTERS:
                 self._counters.pop(next(iter(self._counters)))
             self._counters[key] = n + 1
-        # KeyedRandom offers random.Random's whole interface (it borrows its methods) without its seeding cost.
-        return cast(random.Random, KeyedRandom(self._seed_prefix + key + n.to_bytes(8, "big")))
+        return self._seed_prefix + key + n.to_bytes(8, "big")
 
     def reset(self) -> None:
         """Forget requests, faults, stubs, call counters, clock advances and family state."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import random
 import re
@@ -37,12 +37,22 @@ def fingerprint(model: str) -> str:
 
 
 _ID_LETTERS = bytes.maketrans(b"+/", b"xQ")
+_MASK64 = (1 << 64) - 1
 
 
 def random_id(rng: random.Random, prefix: str, length: int = 29) -> str:
     """A deterministic id of letters and digits (`chatcmpl-…`), drawn in one call (hot path)."""
-    raw = base64.b64encode(rng.randbytes(length * 3 // 4 + 3))[:length]
-    return prefix + raw.translate(_ID_LETTERS).decode("ascii")
+    return prefix + id_letters(rng.randbytes(id_bytes(length)), length).decode("ascii")
+
+
+def id_bytes(length: int) -> int:
+    """How many random bytes `random_id` draws for an id of `length` letters."""
+    return length * 3 // 4 + 3
+
+
+def id_letters(raw: bytes, length: int) -> bytes:
+    """The `length` letters and digits `random_id` makes of `raw`."""
+    return binascii.b2a_base64(raw, newline=False)[:length].translate(_ID_LETTERS)
 
 
 def is_gemini(model: str) -> bool:
@@ -177,7 +187,7 @@ class FastReply:
         opener, total = self.openers[bits % len(self.openers)]
         bits //= len(self.openers)
         parts = [opener]
-        lead = _lead(prompt)
+        lead = reply_lead(prompt)
         pool = self.sentences
         if lead is not None:
             body, count = self.lowered[bits % len(pool)]
@@ -194,9 +204,38 @@ class FastReply:
             total += count
         return " ".join(parts), total
 
+    def from_bits(self, block: int, lead: tuple[str, int] | None) -> tuple[str, int, int]:
+        """`self(rng, prompt)` where `rng`'s draws are `block`'s 64-bit chunks, lowest first (a `KeyedRandom`'s
+        first block) and `lead` is `reply_lead(prompt)`, without the RNG's method calls: the reply, its token
+        count, and how many bits of `block` it used (the next draw starts there)."""
+        bits = block & _MASK64
+        used = 64
+        n = 2 + bits % 3
+        bits //= 3
+        opener, total = self.openers[bits % len(self.openers)]
+        bits //= len(self.openers)
+        parts = [opener]
+        pool = self.sentences
+        size = len(pool)
+        if lead is not None:
+            body, count = self.lowered[bits % size]
+            bits //= size
+            parts.append(f"{lead[0]} {body}")
+            total += lead[1] + count
+            n -= 1
+        for _ in range(n):
+            if bits < size:
+                bits = (block >> used) & _MASK64
+                used += 64
+            sentence, count = pool[bits % size]
+            bits //= size
+            parts.append(sentence)
+            total += count
+        return " ".join(parts), total, used
+
 
 @lru_cache(maxsize=4096)
-def _lead(prompt: str) -> tuple[str, int] | None:
+def reply_lead(prompt: str) -> tuple[str, int] | None:
     """The reply's opening on the prompt's keywords (`About a, b:`) and its token count; None without any."""
     words = text.keywords(prompt)
     if not words:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from mockserver.app import create_app
@@ -65,13 +67,66 @@ def test_short_path_answers_exactly_like_the_general_path(monkeypatch: Any) -> N
         },
         {"model": "gpt-4o", "messages": [{"role": "user", "content": "Tell me about tides"}], "max_tokens": 7},
         {"model": "claude-sonnet-4-20250514", "messages": [{"role": "user", "content": "x"}], "temperature": 0.2},
+        {
+            "model": "gpt-4o-mini",
+            "messages": [
+                {"role": "developer", "content": "Answer in French, s'il vous plaît — «court»."},
+                {"role": "user", "content": "Qu'est-ce qu'une marée ? \u2603 \"quoted\"\n"},
+                {"role": "assistant", "content": None},
+                {"role": "user", "content": "Et la lune?", "name": "ana"},
+            ],
+            "max_completion_tokens": 30,
+            "max_tokens": 12,
+        },
+        {"model": "my-private-model", "messages": [{"role": "user", "content": ""}], "max_completion_tokens": 1},
     ]
+    calls = bodies + bodies  # the second round is answered from the remembered plans
 
     def answers() -> list[bytes]:
         app = create_app(Settings(strict_responses=True, speed=0.0, start_time=1_750_000_000.0))
         with TestClient(app, headers={"Authorization": "Bearer sk-test"}) as client:
-            return [client.post("/v1/chat/completions", json=body).content for body in bodies]
+            return [client.post("/v1/chat/completions", json=body).content for body in calls]
 
+    monkeypatch.setattr(openai_chat, "_PLANS", {})
     short = answers()
-    monkeypatch.setattr(openai_chat, "_SIMPLE_KEYS", frozenset())
-    assert answers() == short
+    assert sum(plan is not None for plan in openai_chat._PLANS.values()) == len(bodies)
+    monkeypatch.setattr(openai_chat, "_PLANS", {})
+    monkeypatch.setattr(openai_chat, "_plan", lambda call: None)
+    general = answers()
+    assert general == short
+    assert short[0] != short[len(bodies)]  # a repeated call still gets a new answer
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    key=st.binary(min_size=1, max_size=40), prompt=st.sampled_from(["", "Hi", "Tell me about octopus tides", "¿Qué?"])
+)
+def test_reply_from_a_block_is_the_reply_the_rng_draws(key: bytes, prompt: str) -> None:
+    from mockserver.families._openai_common import fast_reply, id_bytes, id_letters, random_id, reply_lead
+    from mockserver.keyed_random import KeyedRandom, first_block
+
+    rng = KeyedRandom(key)
+    content, tokens = fast_reply(rng, prompt)  # type: ignore[arg-type]
+    expected_id = random_id(rng, "", 29)  # type: ignore[arg-type]
+    block = first_block(key)
+    got_content, got_tokens, used = fast_reply.from_bits(block, reply_lead(prompt))
+    assert (got_content, got_tokens) == (content, tokens)
+    raw = ((block >> used) & ((1 << 8 * id_bytes(29)) - 1)).to_bytes(id_bytes(29), "little")
+    assert used <= 64 * 5 and id_letters(raw, 29).decode() == expected_id
+
+
+def test_plans_are_kept_for_small_bodies_only_and_within_their_bound(monkeypatch: Any) -> None:
+    from mockserver.families import openai_chat
+
+    monkeypatch.setattr(openai_chat, "_PLANS", {})
+    monkeypatch.setattr(openai_chat, "_MAX_PLANS", 3)
+    app = create_app(Settings(speed=0.0))
+    with TestClient(app, headers={"Authorization": "Bearer sk-test"}) as client:
+        long = {"model": "gpt-4o", "messages": [{"role": "user", "content": "tides " * 1000}]}
+        first, again = (client.post("/v1/chat/completions", json=long) for _ in range(2))
+        assert first.status_code == again.status_code == 200 and first.json()["id"] != again.json()["id"]
+        assert openai_chat._PLANS == {}
+        for i in range(4):
+            body = {"model": "gpt-4o", "messages": [{"role": "user", "content": f"question {i}"}]}
+            assert client.post("/v1/chat/completions", json=body).status_code == 200
+        assert len(openai_chat._PLANS) == 1  # the fourth plan found the dict full and started it afresh

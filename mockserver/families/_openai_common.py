@@ -6,7 +6,7 @@ import binascii
 import hashlib
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -181,36 +181,27 @@ class FastReply:
         self.lowered = [(s[:1].lower() + s[1:], n) for s, n in self.sentences]
 
     def __call__(self, rng: random.Random, prompt: str = "", sentences: int | None = None) -> tuple[str, int]:
-        bits = rng.getrandbits(64)
-        n = sentences if sentences is not None else 2 + bits % 3
-        bits //= 3
-        opener, total = self.openers[bits % len(self.openers)]
-        bits //= len(self.openers)
-        parts = [opener]
-        lead = reply_lead(prompt)
-        pool = self.sentences
-        if lead is not None:
-            body, count = self.lowered[bits % len(pool)]
-            bits //= len(pool)
-            parts.append(f"{lead[0]} {body}")
-            total += lead[1] + count
-            n -= 1
-        for _ in range(max(0, n)):
-            if bits < len(pool):
-                bits = rng.getrandbits(64)
-            sentence, count = pool[bits % len(pool)]
-            bits //= len(pool)
-            parts.append(sentence)
-            total += count
-        return " ".join(parts), total
+        return self._compose(rng.getrandbits(64), lambda: rng.getrandbits(64), reply_lead(prompt), sentences)
 
     def from_bits(self, block: int, lead: tuple[str, int] | None) -> tuple[str, int, int]:
         """`self(rng, prompt)` where `rng`'s draws are `block`'s 64-bit chunks, lowest first (a `KeyedRandom`'s
         first block) and `lead` is `reply_lead(prompt)`, without the RNG's method calls: the reply, its token
         count, and how many bits of `block` it used (the next draw starts there)."""
-        bits = block & _MASK64
         used = 64
-        n = 2 + bits % 3
+
+        def more() -> int:
+            nonlocal used
+            used += 64
+            return (block >> (used - 64)) & _MASK64
+
+        reply, total = self._compose(block & _MASK64, more, lead, None)
+        return reply, total, used
+
+    def _compose(
+        self, bits: int, more: Callable[[], int], lead: tuple[str, int] | None, sentences: int | None
+    ) -> tuple[str, int]:
+        """The reply picked by `bits` (64 random bits) and, when they run low, by `more()` of them."""
+        n = sentences if sentences is not None else 2 + bits % 3
         bits //= 3
         opener, total = self.openers[bits % len(self.openers)]
         bits //= len(self.openers)
@@ -223,15 +214,14 @@ class FastReply:
             parts.append(f"{lead[0]} {body}")
             total += lead[1] + count
             n -= 1
-        for _ in range(n):
+        for _ in range(max(0, n)):
             if bits < size:
-                bits = (block >> used) & _MASK64
-                used += 64
+                bits = more()
             sentence, count = pool[bits % size]
             bits //= size
             parts.append(sentence)
             total += count
-        return " ".join(parts), total, used
+        return " ".join(parts), total
 
 
 @lru_cache(maxsize=4096)

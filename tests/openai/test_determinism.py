@@ -85,7 +85,10 @@ def test_short_path_answers_exactly_like_the_general_path(monkeypatch: Any) -> N
     def answers() -> list[bytes]:
         app = create_app(Settings(strict_responses=True, speed=0.0, start_time=1_750_000_000.0))
         with TestClient(app, headers={"Authorization": "Bearer sk-test"}) as client:
-            return [client.post("/v1/chat/completions", json=body).content for body in calls]
+            responses = [client.post("/v1/chat/completions", json=body) for body in calls]
+        # strict mode checks every answer against the contract, the short path's assembled JSON included
+        assert [r.status_code for r in responses] == [200] * len(calls)
+        return [r.content for r in responses]
 
     monkeypatch.setattr(openai_chat, "_PLANS", {})
     short = answers()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from mockserver.version import __version__
+
 __all__ = ["Settings", "__version__", "create_app", "load_contracts"]
 
 if TYPE_CHECKING:

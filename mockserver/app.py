@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
-import pkgutil
 from collections.abc import AsyncIterator
-from types import ModuleType
 from typing import Any
 
 from starlette.applications import Starlette
@@ -19,45 +16,39 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockserver import control, media
 from mockserver.contracts import Contracts, load_contracts
-from mockserver.errors import ApiError, error_response
+from mockserver.errors import ApiError, Envelope, error_response
 from mockserver.models import Model, ModelCatalog
-from mockserver.pipeline import Endpoint, endpoint_app, endpoint_asgi
+from mockserver.pipeline import endpoint_app, endpoint_asgi
+from mockserver.registry import Registry, load_families
 from mockserver.routing import IndexedRouter
 from mockserver.settings import Settings
 from mockserver.state import MockState
+from mockserver.stores import open_store
 
 log = logging.getLogger("mockserver")
 
 
-def family_modules() -> list[ModuleType]:
-    """Every module in `mockserver.families` (sorted by name); each exports `ROUTES`."""
-    from mockserver import families
-
-    names = sorted(m.name for m in pkgutil.iter_modules(families.__path__) if not m.name.startswith("_"))
-    return [importlib.import_module(f"mockserver.families.{name}") for name in names]
-
-
-def family_routes(state: MockState) -> tuple[list[BaseRoute], dict[str, str], dict[tuple[str, str], ASGIApp]]:
+def family_routes(
+    state: MockState, registry: Registry
+) -> tuple[list[BaseRoute], dict[str, str], dict[tuple[str, str], ASGIApp]]:
     """Starlette routes for every family endpoint, the (method, path) → operation map, and the raw
     ASGI endpoints of exact (parameter-free) paths for the fast lane."""
     routes: list[BaseRoute] = []
     served: dict[str, str] = {}
     fast: dict[tuple[str, str], ASGIApp] = {}
-    catalog = ModelCatalog()
+    catalog = ModelCatalog(registry.models)
     state.ext["models"] = catalog
-    modules = family_modules()
-    for module in modules:
-        for model in getattr(module, "MODELS", ()):
-            catalog.add(model)
     for extra in state.settings.models:
         catalog.add(Model(extra, "custom"))
-    for module in modules:
-        setup = getattr(module, "setup", None)
-        if setup is not None:
+    for family in registry.families:
+        for setup in family.setups:
             setup(state)
-        endpoints: list[Endpoint] = getattr(module, "ROUTES", [])
-        for endpoint in endpoints:
+        for endpoint in family.routes:
             contract = state.contracts.get(endpoint.operation)
+            if contract.family != family.name:
+                raise RuntimeError(
+                    f"{endpoint.operation} is served by {family.name} but its contract says {contract.family}"
+                )
             method = (endpoint.method or contract.method).upper()
             path = endpoint.path or contract.path
             key = f"{method} {path}"
@@ -67,32 +58,8 @@ def family_routes(state: MockState) -> tuple[list[BaseRoute], dict[str, str], di
             run = endpoint_app(endpoint, contract, state)
             routes.append(Route(path, run, methods=[method], name=endpoint.operation))
             if "{" not in path:
-                fast[(method, path)] = endpoint_asgi(run, contract.family)
+                fast[(method, path)] = endpoint_asgi(run, state.envelope(contract.vendor))
     return routes, served, fast
-
-
-class FamilyGuess:
-    """Which family's envelope a request to an unknown path or with a wrong method gets."""
-
-    def __init__(self, contracts: Contracts) -> None:
-        self.first: dict[str, str] = {}
-        self.second: dict[str, str] = {}
-        for c in contracts:
-            parts = [p for p in c.path.split("/") if p][:2]
-            if not parts:
-                continue
-            if parts[0] == "v1" and len(parts) > 1:
-                self.second.setdefault(parts[1].split("{")[0].split(":")[0], c.family)
-            elif parts[0] != "v1":
-                self.first.setdefault(parts[0], c.family)
-
-    def __call__(self, path: str) -> str:
-        parts = [p for p in path.split("/") if p]
-        if not parts:
-            return "openai"
-        if parts[0] == "v1" and len(parts) > 1:
-            return self.second.get(parts[1], "openai") if parts[1] != "models" else "openai"
-        return self.first.get(parts[0], "openai")
 
 
 class Emulator(Starlette):
@@ -116,13 +83,24 @@ def create_app(settings: Settings | None = None, *, contracts: Contracts | None 
     """Build the emulator. Contracts are compiled once per process and shared by every app."""
     settings = settings or Settings()
     contracts = contracts or load_contracts()
-    state = MockState.build(settings, contracts)
-    routes, _, fast = family_routes(state)
-    guess = FamilyGuess(contracts)
+    registry = load_families()
+    store, clock = open_store(settings.store, speed=settings.speed, start=settings.start_time, instant=settings.instant)
+    state = MockState.build(
+        settings,
+        contracts,
+        store=store,
+        clock=clock,
+        envelopes=registry.envelopes,
+        task_vendors=registry.task_vendors,
+    )
+    routes, served, fast = family_routes(state, registry)
+
+    def guess(request: Request) -> Envelope:
+        return registry.envelope(contracts.vendor_of(request.method, request.url.path))
 
     async def not_found(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        family = guess(request.url.path)
+        family = guess(request)
         state.journal.record(
             method=request.method,
             path=request.scope["path"],
@@ -149,7 +127,7 @@ def create_app(settings: Settings | None = None, *, contracts: Contracts | None 
     async def crashed(request: Request, exc: Exception) -> Response:
         log.exception("mockserver bug outside any operation")
         err = ApiError(500, f"mockserver internal error: {exc!r}", code="mock_bug")
-        return error_response(guess(request.url.path), err)
+        return error_response(guess(request), err)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -167,4 +145,5 @@ def create_app(settings: Settings | None = None, *, contracts: Contracts | None 
     # Same routes, found through an index (see routing.py); the lifespan runs the families' hooks.
     app.router = IndexedRouter(all_routes, lifespan=lifespan)
     app.state.mock = state
+    app.state.served = served  # "METHOD /path" -> operation id, for tests and tools
     return app

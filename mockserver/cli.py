@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from mockserver.settings import SERVER_OPTIONS, Settings, SettingsError, load_settings
+from mockserver.version import __version__
 
 # Modules that add sub-commands: each exports `register(subparsers, common)`.
 COMMAND_MODULES = ("mockserver.recording.commands", "mockserver.fuzzing")
@@ -141,8 +142,6 @@ def cmd_contracts(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mockserver import __version__
-
     parser = argparse.ArgumentParser(prog="mockserver", description="Offline stand-in for the YEScale AI API gateway.")
     parser.add_argument("--version", action="version", version=f"mockserver {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)

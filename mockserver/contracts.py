@@ -22,6 +22,8 @@ from typing import Any
 
 import jsonschema_rs
 
+from mockserver.version import __version__
+
 CONFIDENCE_LEVELS = ("docs-page", "other-gateway-docs", "upstream-vendor", "inferred")
 _REF = re.compile(r"^(?:_common/(?P<file>[\w-]+)\.json)?#/\$defs/(?P<name>[\w.-]+)$")
 _PARAM = re.compile(r"{(\w+)}")
@@ -98,6 +100,11 @@ class Contract:
     raw: dict[str, Any]
     aliases: tuple[tuple[str, str], ...] = ()
     _validators: dict[str, _Validator] = dataclasses.field(default_factory=dict, repr=False)
+
+    @functools.cached_property
+    def vendor(self) -> str:
+        """Whose wire format the operation speaks, which picks its error envelope (default: the family)."""
+        return str(self.raw.get("vendor") or self.family)
 
     @property
     def docs_entries(self) -> list[str]:
@@ -185,6 +192,17 @@ class Contract:
 # Loading
 
 
+_METHODS = ("POST", "GET", "PUT", "PATCH", "DELETE")
+
+
+def _path_prefix(path: str) -> str:
+    """What groups a path with its family's others: `v1/<resource>` (or `v1beta/...`), else its first segment."""
+    parts = [p for p in path.split("/") if p]
+    if parts and parts[0] in ("v1", "v1beta") and len(parts) > 1:
+        return "/".join(parts[:2]).split("{")[0].split(":")[0]
+    return parts[0] if parts else ""
+
+
 def default_root() -> Path:
     """Where the contracts are: inside the installed wheel, else the project's `contracts/`."""
     packaged = importlib.resources.files("mockserver") / "_contracts"
@@ -232,6 +250,7 @@ class Contracts:
         self.defs: dict[str, Any] = {}
         self.by_id: dict[str, Contract] = {}
         self._routes: dict[str, list[tuple[re.Pattern[str], Contract]]] = {}
+        self._prefixes: dict[str, str] | None = None
         self._load()
 
     # -- loading ------------------------------------------------------------------------------
@@ -268,6 +287,9 @@ class Contracts:
             if key not in raw:
                 raise ContractError(f"{rel}: missing top-level key {key!r}")
         op_id = raw["id"]
+        folder = rel.split("/")[0] if "/" in rel else None
+        if folder is not None and folder != raw["family"]:
+            raise ContractError(f"{rel}: family {raw['family']!r} must be the contract's folder ({folder!r})")
         if op_id in self.by_id:
             raise ContractError(f"{rel}: duplicate operation id {op_id!r} (also in {self.by_id[op_id].file})")
         if raw["provenance"].get("confidence") not in CONFIDENCE_LEVELS:
@@ -337,6 +359,22 @@ class Contracts:
                 return contract
         return None
 
+    def vendor_of(self, method: str, path: str) -> str:
+        """Whose error envelope a request answers in: its operation's vendor, else (an unknown path or a
+        wrong method) the vendor of an operation sharing its first path segments, else the gateway's."""
+        contract = self.find(method, path)
+        if contract is None:
+            contract = next((c for m in _METHODS if (c := self.find(m, path)) is not None), None)
+        if contract is not None:
+            return contract.vendor
+        if self._prefixes is None:
+            prefixes: dict[str, str] = {}
+            for c in self.by_id.values():
+                for _, known in ((c.method, c.path), *c.aliases):
+                    prefixes.setdefault(_path_prefix(known), c.vendor)
+            self._prefixes = prefixes
+        return self._prefixes.get(_path_prefix(path), "openai")
+
     # -- exports ------------------------------------------------------------------------------
     def index(self) -> dict[str, Any]:
         """The `contracts/index.json` document (operations sorted by path, then method)."""
@@ -347,6 +385,7 @@ class Contracts:
                 {
                     "id": c.id,
                     "family": c.family,
+                    **({"vendor": c.vendor} if c.vendor != c.family else {}),
                     "method": c.method,
                     "path": c.path,
                     "file": c.file,
@@ -359,8 +398,6 @@ class Contracts:
 
     def openapi(self, server_url: str = "https://api.yescale.io") -> dict[str, Any]:
         """One OpenAPI 3.1 document for every operation (aliases included), refs under components."""
-        from mockserver import __version__
-
         paths: dict[str, dict[str, Any]] = {}
         for contract in self.by_id.values():
             for method, path in ((contract.method, contract.path), *contract.aliases):

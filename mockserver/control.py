@@ -14,6 +14,7 @@ from mockserver.faults import parse_fault
 from mockserver.rules import RuleBook, RuleError
 from mockserver.state import MockState
 from mockserver.stubs import parse_stub
+from mockserver.version import __version__
 
 
 def _state(request: Request) -> MockState:
@@ -37,8 +38,6 @@ async def _json(request: Request) -> Any:
 
 
 async def health(request: Request) -> Response:
-    from mockserver import __version__
-
     state = _state(request)
     return JSONAnswer({"status": "ok", "version": __version__, "operations": len(state.contracts)})
 

@@ -1,8 +1,9 @@
 """Error envelopes, one per API family, and `ApiError`, the exception that carries one.
 
 The gateway (new-api based) answers its own errors in the OpenAI shape with a request id in the
-message; Anthropic, Gemini and the task vendors have envelopes of their own. A family module adds an
-envelope with `register_envelope`; everything else raises `ApiError` and never builds bodies itself.
+message (`openai_envelope`, the default). Anthropic, Gemini, the System API and the task vendors have
+envelopes of their own, declared by their family packages (`ENVELOPES`) and looked up by vendor name in
+the table `mockserver.registry` builds. Everything raises `ApiError` and never builds bodies itself.
 """
 
 from __future__ import annotations
@@ -62,35 +63,6 @@ class ApiError(Exception):
 
 Envelope = Callable[[ApiError, str], tuple[int, Any]]
 
-_GEMINI_STATUS = {
-    400: "INVALID_ARGUMENT",
-    401: "UNAUTHENTICATED",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    405: "INVALID_ARGUMENT",
-    409: "ABORTED",
-    413: "INVALID_ARGUMENT",
-    415: "INVALID_ARGUMENT",
-    429: "RESOURCE_EXHAUSTED",
-    500: "INTERNAL",
-    503: "UNAVAILABLE",
-    504: "DEADLINE_EXCEEDED",
-}
-
-_ANTHROPIC_TYPE = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    405: "invalid_request_error",
-    413: "request_too_large",
-    415: "invalid_request_error",
-    429: "rate_limit_error",
-    500: "api_error",
-    503: "overloaded_error",
-    529: "overloaded_error",
-}
-
 _OPENAI_TYPE = {
     400: "invalid_request_error",
     401: "new_api_error",
@@ -117,55 +89,9 @@ def openai_envelope(err: ApiError, request_id: str) -> tuple[int, Any]:
     }
 
 
-def anthropic_envelope(err: ApiError, request_id: str) -> tuple[int, Any]:
-    """`{"type": "error", "error": {"type", "message"}, "request_id"}` as Anthropic answers."""
-    return err.status, {
-        "type": "error",
-        "error": {
-            "type": err.type or _ANTHROPIC_TYPE.get(err.status, "api_error"),
-            "message": err.message,
-        },
-        "request_id": f"req_{request_id}",
-    }
-
-
-def gemini_envelope(err: ApiError, request_id: str) -> tuple[int, Any]:
-    """`{"error": {"code", "message", "status"}}` as Google's APIs answer."""
-    return err.status, {
-        "error": {
-            "code": err.status,
-            "message": err.message,
-            "status": err.type or _GEMINI_STATUS.get(err.status, "UNKNOWN"),
-        }
-    }
-
-
-def system_envelope(err: ApiError, request_id: str) -> tuple[int, Any]:
-    """`{"success": false, "message"}` as the YEScale System API answers."""
-    return err.status, {"success": False, "message": err.message, **err.extra}
-
-
-ENVELOPES: dict[str, Envelope] = {
-    "openai": openai_envelope,
-    "anthropic": anthropic_envelope,
-    "gemini": gemini_envelope,
-    "yescale": system_envelope,
-}
-
-
-def register_envelope(family: str, envelope: Envelope) -> None:
-    """Let a family module add its own error shape (called at import time)."""
-    ENVELOPES[family] = envelope
-
-
-def error_body(family: str, err: ApiError, request_id: str | None = None) -> tuple[int, Any]:
-    """The status and body `family` answers `err` with."""
-    return ENVELOPES.get(family, openai_envelope)(err, request_id or new_request_id())
-
-
-def error_response(family: str, err: ApiError, request_id: str | None = None) -> Response:
-    """A JSON response in `family`'s envelope (with the request id header the gateway sets)."""
+def error_response(envelope: Envelope, err: ApiError, request_id: str | None = None) -> Response:
+    """A JSON response in `envelope`'s shape (with the request id header the gateway sets)."""
     rid = request_id or new_request_id()
-    status, body = error_body(family, err, rid)
+    status, body = envelope(err, rid)
     headers = {"X-Oneapi-Request-Id": rid, **err.headers}
     return JSONAnswer(body, status, headers)

@@ -2,25 +2,27 @@
 
 A link is `<base>/__mock/media/<kind>/<token>.<ext>`, where the token encodes the recipe (size, seed,
 format, ...). Any worker, and a restarted server, produces the same bytes for the same link, so no
-file has to be stored. Content modules register a generator per kind with `register_media`.
+file has to be stored. `KINDS` lists every kind with the content generator that makes it.
 """
 
 from __future__ import annotations
 
-import base64
 import collections
 import dataclasses
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from mockserver.answers import JSONAnswer
+from mockserver.content import audio, images, svg, video
+from mockserver.content.links import decode_recipe, encode_recipe, media_url
+
+__all__ = ["CACHE", "KINDS", "MediaCache", "MediaKind", "decode_recipe", "encode_recipe", "media_url", "render"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,29 +33,17 @@ class MediaKind:
     generate: Callable[[Mapping[str, Any]], tuple[bytes, str]]
 
 
-KINDS: dict[str, MediaKind] = {}
-
-
-def register_media(name: str, generate: Callable[[Mapping[str, Any]], tuple[bytes, str]]) -> None:
-    """Add a media kind (called by content modules at import time)."""
-    KINDS[name] = MediaKind(name, generate)
-
-
-def encode_recipe(recipe: Mapping[str, Any]) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(recipe, option=orjson.OPT_SORT_KEYS)).rstrip(b"=").decode()
-
-
-def decode_recipe(token: str) -> dict[str, Any]:
-    padded = token + "=" * (-len(token) % 4)
-    data = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
-    if not isinstance(data, dict):
-        raise ValueError("recipe is not an object")
-    return data
-
-
-def media_url(base_url: str, kind: str, recipe: Mapping[str, Any], ext: str) -> str:
-    """The absolute link for a piece of media (`base_url` is the emulator's public URL)."""
-    return f"{base_url.rstrip('/')}/__mock/media/{kind}/{encode_recipe(recipe)}.{ext}"
+# Every kind of media a link can name, with the content module that makes it.
+KINDS: Mapping[str, MediaKind] = {
+    kind.name: kind
+    for kind in (
+        MediaKind("image", images.from_recipe),
+        MediaKind("svg", svg.from_recipe),
+        MediaKind("audio", audio.audio_from_recipe),
+        MediaKind("speech", audio.speech_from_recipe),
+        MediaKind("video", video.from_recipe),
+    )
+}
 
 
 class MediaCache:

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockserver.answers import JSONAnswer
 from mockserver.contracts import Contract, Issue
-from mockserver.errors import ApiError, error_response, new_request_id
+from mockserver.errors import ApiError, Envelope, error_response, new_request_id
 from mockserver.faults import Fault
 from mockserver.journal import Entry
 from mockserver.state import MockState
@@ -458,13 +458,13 @@ def fault_response(call: Call, fault: Fault) -> Response | None:
         media = "application/json" if not isinstance(payload, (bytes, str)) else "text/plain"
         return Response(content, status_code=fault.status, media_type=media, headers=fault.headers)
     err = ApiError(fault.status, fault.message, code="mock_fault", headers=fault.headers)
-    return error_response(call.contract.family, err, call.request_id)
+    return error_response(call.state.envelope(call.contract.vendor), err, call.request_id)
 
 
 def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Callable[[Request], Awaitable[Response]]:
     """Wrap a family handler in the pipeline; the result is a Starlette request endpoint."""
     handler = endpoint.handler
-    family = contract.family
+    family = state.envelope(contract.vendor)
     locations = key_locations(contract)
     expected = contract.request_content_type
     kept = _journal_kind(expected)
@@ -512,7 +512,7 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
     return run
 
 
-def endpoint_asgi(run: Callable[[Request], Awaitable[Response]], family: str) -> ASGIApp:
+def endpoint_asgi(run: Callable[[Request], Awaitable[Response]], family: Envelope) -> ASGIApp:
     """The same endpoint as a raw ASGI app, for the app's exact-path fast lane (no Starlette layers).
 
     `run` turns every error into the family's envelope already; an exception escaping it anyway is
@@ -593,4 +593,4 @@ def _strict(call: Call, response: Response) -> Response:
         return response
     log.error("strict-responses: %s answer does not conform: %s", contract.id, issues)
     err = ApiError(500, _strict_message(issues), code="mock_contract_violation", param=issues[0].path or None)
-    return error_response(call.contract.family, err, call.request_id)
+    return error_response(call.state.envelope(call.contract.vendor), err, call.request_id)

@@ -6,16 +6,20 @@ import dataclasses
 import hashlib
 import random
 import threading
-from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from mockserver.clock import VirtualClock
 from mockserver.contracts import Contracts
+from mockserver.errors import Envelope, openai_envelope
 from mockserver.faults import Faults
 from mockserver.journal import Journal
 from mockserver.keyed_random import KeyedRandom
 from mockserver.settings import Settings
 from mockserver.stubs import Stubs
+
+if TYPE_CHECKING:
+    from mockserver.stores.base import TaskStore
 
 # Distinct (operation, body) keys remembered for call counters; older ones are forgotten first.
 _MAX_COUNTERS = 100_000
@@ -36,6 +40,11 @@ class MockState:
     journal: Journal
     faults: Faults
     stubs: Stubs
+    # The store the tasks live in (opened with the clock by `stores.open_store`).
+    store: TaskStore
+    # Tables from the registry: error envelopes and task renderers, by vendor name.
+    envelopes: Mapping[str, Envelope] = dataclasses.field(default_factory=dict)
+    task_vendors: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     # Per-family state, keyed by the family module's name (e.g. the task store, remembered responses).
     ext: dict[str, Any] = dataclasses.field(default_factory=dict)
     on_startup: list[Callable[[], Awaitable[None]]] = dataclasses.field(default_factory=list)
@@ -48,18 +57,34 @@ class MockState:
         self._seed_prefix = f"{self.settings.seed}|".encode()
 
     @classmethod
-    def build(cls, settings: Settings, contracts: Contracts) -> MockState:
+    def build(
+        cls,
+        settings: Settings,
+        contracts: Contracts,
+        *,
+        store: TaskStore,
+        clock: VirtualClock,
+        envelopes: Mapping[str, Envelope],
+        task_vendors: Mapping[str, Any],
+    ) -> MockState:
         state = cls(
             settings=settings,
             contracts=contracts,
-            clock=VirtualClock(speed=settings.speed, start=settings.start_time, instant=settings.instant),
+            clock=clock,
             journal=Journal(settings.journal_size),
             faults=Faults(settings.seed),
             stubs=Stubs(),
+            store=store,
+            envelopes=envelopes,
+            task_vendors=task_vendors,
         )
         if settings.stubs:
             state.stubs.load_dir(settings.stubs)
         return state
+
+    def envelope(self, vendor: str) -> Envelope:
+        """The error envelope `vendor`'s operations answer in."""
+        return self.envelopes.get(vendor, openai_envelope)
 
     def rng_for(self, operation: str, canonical_body: bytes) -> random.Random:
         """An RNG keyed by (seed, operation, body, how many times this exact call was made before)."""

@@ -25,7 +25,7 @@ from typing import Any
 import av
 from av.audio.fifo import AudioFifo
 
-from mockserver.media import media_url, register_media
+from mockserver.content.links import media_url
 
 RATE = 24_000
 MAX_SECONDS = 1800.0
@@ -231,12 +231,12 @@ def speech_recipe(text: str, voice: str, speed: float, fmt: str, instructions: s
     return {"t": text, "v": voice, "x": round(float(speed), 4), "f": fmt, "i": instructions}
 
 
-def _audio_from_recipe(recipe: Mapping[str, Any]) -> tuple[bytes, str]:
+def audio_from_recipe(recipe: Mapping[str, Any]) -> tuple[bytes, str]:
     fmt = str(recipe.get("f", "mp3"))
     return render_audio(float(recipe["d"]), recipe["s"], fmt), content_type(fmt)
 
 
-def _speech_from_recipe(recipe: Mapping[str, Any]) -> tuple[bytes, str]:
+def speech_from_recipe(recipe: Mapping[str, Any]) -> tuple[bytes, str]:
     text = str(recipe["t"])
     if len(text) > 4096:
         raise ValueError("speech text is longer than 4096 characters")
@@ -245,10 +245,6 @@ def _speech_from_recipe(recipe: Mapping[str, Any]) -> tuple[bytes, str]:
         text, voice=str(recipe["v"]), speed=float(recipe["x"]), fmt=fmt, instructions=str(recipe.get("i", ""))
     )
     return data, content_type(fmt)
-
-
-register_media("audio", _audio_from_recipe)
-register_media("speech", _speech_from_recipe)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 from mockserver.content.derived import draw_derived
-from mockserver.media import media_url, register_media
+from mockserver.content.links import media_url
 
 FORMATS = {
     "png": ("PNG", "image/png"),
@@ -145,9 +145,6 @@ def render_recipe(recipe: Mapping[str, Any]) -> bytes:
     return encode(image, fmt, quality)
 
 
-def _from_recipe(recipe: Mapping[str, Any]) -> tuple[bytes, str]:
+def from_recipe(recipe: Mapping[str, Any]) -> tuple[bytes, str]:
     fmt = str(recipe.get("f", "png"))
     return render_recipe(recipe), content_type(fmt)
-
-
-register_media("image", _from_recipe)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mockserver.content.derived import THUMB, source_pixels
-from mockserver.media import media_url, register_media
+from mockserver.content.links import media_url
 
 CONTENT_TYPE = "image/svg+xml"
 MAX_SIDE = 8192
@@ -95,10 +95,7 @@ def svg_url(base_url: str, recipe: Mapping[str, Any]) -> str:
     return media_url(base_url, "svg", recipe, "svg")
 
 
-def _from_recipe(recipe: Mapping[str, Any]) -> tuple[bytes, str]:
+def from_recipe(recipe: Mapping[str, Any]) -> tuple[bytes, str]:
     source = recipe.get("t")
     svg = render_svg(int(recipe["w"]), int(recipe["h"]), seed=recipe["s"], source=str(source) if source else None)
     return svg.encode(), CONTENT_TYPE
-
-
-register_media("svg", _from_recipe)

@@ -19,7 +19,7 @@ from typing import Any
 import av
 from PIL import Image, ImageDraw
 
-from mockserver.media import media_url, register_media
+from mockserver.content.links import media_url
 
 CONTENT_TYPE = "video/mp4"
 LONG_SIDE = 320
@@ -137,11 +137,8 @@ def video_url(
     return media_url(base_url, "video", video_recipe(width, height, seconds, seed, fps), "mp4")
 
 
-def _from_recipe(recipe: Mapping[str, Any]) -> tuple[bytes, str]:
+def from_recipe(recipe: Mapping[str, Any]) -> tuple[bytes, str]:
     data = render_video(
         int(recipe["w"]), int(recipe["h"]), float(recipe["d"]), seed=recipe["s"], fps=int(recipe.get("r", DEFAULT_FPS))
     )
     return data, CONTENT_TYPE
-
-
-register_media("video", _from_recipe)

@@ -1,5 +1,3 @@
-"""One module per API family; each exports `ROUTES: list[Endpoint]` and may export `setup(state)`.
-
-The app imports every module here (sorted by name), so adding a family is adding a module and its
-contracts; nothing else needs to change.
-"""
+"""One package per API family; each declares what it contributes in its `__init__` (`FAMILY`, a
+`families.base.Family`). `mockserver.registry.load_families()` loads them all; `shared/` holds helpers
+several families use."""

@@ -35,8 +35,9 @@ if TYPE_CHECKING:
     )
     from mockserver.recording.matchers import MATCHERS
     from mockserver.recording.modes import RecordMode
+    from mockserver.recording.report import Drift, Report
     from mockserver.recording.server import CassetteApp, Miss, Stats, create_proxy_app, create_replay_app
-    from mockserver.recording.verify import Drift, Report, verify_paths
+    from mockserver.recording.verify import verify_paths
 
 _EXPORTS = {
     "Cassette": "cassettes",
@@ -54,8 +55,8 @@ _EXPORTS = {
     "Miss": "server",
     "create_proxy_app": "server",
     "create_replay_app": "server",
-    "Drift": "verify",
-    "Report": "verify",
+    "Drift": "report",
+    "Report": "report",
     "verify_paths": "verify",
 }
 

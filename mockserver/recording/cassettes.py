@@ -29,6 +29,7 @@ from mockserver.recording.model import (
     header_value,
 )
 from mockserver.recording.persist import write_atomic
+from mockserver.version import __version__
 
 __all__ = [
     "CASSETTE_SUFFIXES",
@@ -154,8 +155,6 @@ def render_interaction(item: Interaction) -> str:
 
 def render_cassette(cassette: Cassette) -> str:
     """The whole cassette as YAML text; `interactions` comes last so items are simply concatenated."""
-    from mockserver import __version__
-
     meta = {"version": 1, "recorded_with": f"mockserver {__version__}"}
     meta.update({k: v for k, v in cassette.meta.items() if k not in ("version", "interactions", "recorded_with")})
     head = _dump(meta)

@@ -28,7 +28,7 @@ import httpx
 import orjson
 
 from mockserver.contracts import Contracts
-from mockserver.errors import ApiError, error_response
+from mockserver.errors import ApiError, error_response, openai_envelope
 from mockserver.recording.cassettes import (
     HOP_BY_HOP,
     Cassette,
@@ -41,7 +41,7 @@ from mockserver.recording.cassettes import (
 )
 from mockserver.recording.filters import RedactionRules, redact_interaction
 from mockserver.recording.persist import CoalescingWriter
-from mockserver.recording.replay import FamilyFinder, callback_url
+from mockserver.recording.replay import EnvelopeFinder, callback_url
 from mockserver.recording.wire import asgi_headers
 
 log = logging.getLogger("mockserver.recording")
@@ -137,7 +137,7 @@ class Forwarder:
         self.target = target
         self.rules = rules
         self.contracts = contracts
-        self.family = FamilyFinder(contracts)
+        self.family = EnvelopeFinder(contracts)
         self.own_url = own_url.rstrip("/") if own_url else None
         self.transport = transport
         self._routes: dict[str, _CallbackRoute] = {}
@@ -259,7 +259,7 @@ class Forwarder:
         route = self._routes.get(token)
         if route is None:
             err = ApiError(404, f"unknown callback token {token!r}", code="unknown_callback")
-            await error_response("openai", err)(scope, receive, send)
+            await error_response(openai_envelope, err)(scope, receive, send)
             return
         body = self._swap_back(request.body or b"")
         headers = [(k, v) for k, vs in request.headers.items() if k.lower() not in _NOT_RECORDED for v in vs]

@@ -16,11 +16,12 @@ import httpx
 import orjson
 
 from mockserver.contracts import Contracts
-from mockserver.errors import ApiError, error_response
+from mockserver.errors import ApiError, Envelope, error_response
 from mockserver.recording.cassettes import Interaction, RecordedRequest
 from mockserver.recording.library import Entry
 from mockserver.recording.matchers import CALLBACK_FIELDS
 from mockserver.recording.wire import unpack_headers
+from mockserver.registry import load_families
 
 log = logging.getLogger("mockserver.recording")
 
@@ -53,35 +54,18 @@ async def play(entry: Entry, send: Send, *, speed: float = 0.0, head_only: bool 
 # Misses
 
 
-class FamilyFinder:
-    """Which family's error envelope a path gets: its contract's, else one sharing its first segments."""
+class EnvelopeFinder:
+    """Which error envelope a request answers in (see `Contracts.vendor_of`), from the families' registry."""
 
     def __init__(self, contracts: Contracts) -> None:
         self.contracts = contracts
-        self._prefix: dict[str, str] = {}
-        for c in contracts:
-            for _, path in ((c.method, c.path), *c.aliases):
-                self._prefix.setdefault(_prefix_of(path), c.family)
+        self.registry = load_families()
 
-    def __call__(self, method: str, path: str) -> str:
-        contract = self.contracts.find(method, path)
-        if contract is not None:
-            return contract.family
-        for other in ("POST", "GET", "PUT", "PATCH", "DELETE"):
-            contract = self.contracts.find(other, path)
-            if contract is not None:
-                return contract.family
-        return self._prefix.get(_prefix_of(path), "openai")
+    def __call__(self, method: str, path: str) -> Envelope:
+        return self.registry.envelope(self.contracts.vendor_of(method, path))
 
 
-def _prefix_of(path: str) -> str:
-    parts = [p for p in path.split("/") if p]
-    if parts and parts[0] in ("v1", "v1beta") and len(parts) > 1:
-        return "/".join(parts[:2]).split("{")[0].split(":")[0]
-    return parts[0] if parts else ""
-
-
-async def send_miss(scope: Scope, receive: Any, send: Send, family: str, message: str) -> None:
+async def send_miss(scope: Scope, receive: Any, send: Send, family: Envelope, message: str) -> None:
     """A 404 in the family's envelope whose message explains the miss."""
     response = error_response(family, ApiError(404, message, code="cassette_miss", type="cassette_miss"))
     await response(scope, receive, send)

@@ -1,12 +1,77 @@
-"""Drift reports for people (text) and for CI (JUnit XML: one test case per operation)."""
+"""What `mockserver verify` found (`Report`, `OperationReport`, `Drift`), and its forms for people (text)
+and for CI (JUnit XML: one test case per operation)."""
 
 from __future__ import annotations
 
+import dataclasses
 import xml.etree.ElementTree as ET
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from mockserver.recording.verify import Report
+
+@dataclasses.dataclass
+class Drift:
+    """One kind of disagreement at one place of one operation, with how often and where it was first seen."""
+
+    operation: str
+    kind: str
+    where: str
+    path: str
+    message: str
+    source: str
+    count: int = 1
+
+    def line(self) -> str:
+        at = f" {self.path}" if self.path else ""
+        times = f" ({self.count}x)" if self.count > 1 else ""
+        return f"{self.kind:24} {self.where}{at}: {self.message}{times} [first: {self.source}]"
+
+
+@dataclasses.dataclass
+class OperationReport:
+    """Interactions recorded for one operation and the drift they show."""
+
+    operation: str
+    family: str
+    confidence: str
+    interactions: int = 0
+    drift: dict[tuple[str, str, str], Drift] = dataclasses.field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.drift
+
+
+@dataclasses.dataclass
+class Report:
+    """The result of `verify_paths`: per-operation drift, uncovered requests and unreadable cassettes."""
+
+    operations: dict[str, OperationReport] = dataclasses.field(default_factory=dict)
+    uncovered: dict[str, int] = dataclasses.field(default_factory=dict)
+    errors: list[str] = dataclasses.field(default_factory=list)
+    cassettes: int = 0
+    interactions: int = 0
+
+    @property
+    def drift(self) -> list[Drift]:
+        return [d for op in self.operations.values() for d in op.drift.values()]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.drift
+
+    @property
+    def confirmed_inferred(self) -> list[str]:
+        """`inferred` contracts that recorded traffic exercised without any drift."""
+        return sorted(op.operation for op in self.operations.values() if op.confidence == "inferred" and op.ok)
+
+    @property
+    def contradicted_inferred(self) -> list[str]:
+        return sorted(op.operation for op in self.operations.values() if op.confidence == "inferred" and not op.ok)
+
+    def to_text(self) -> str:
+        return report_text(self)
+
+    def to_junit_xml(self) -> str:
+        return report_junit(self)
 
 
 def report_text(report: Report) -> str:

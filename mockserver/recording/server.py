@@ -20,15 +20,16 @@ import httpx
 
 from mockserver.answers import JSONAnswer
 from mockserver.contracts import Contracts, load_contracts
-from mockserver.errors import ApiError, error_response
+from mockserver.errors import ApiError, error_response, openai_envelope
 from mockserver.recording.cassettes import CASSETTE_SUFFIXES, Cassette, RecordedRequest, cassette_files, load_cassette
 from mockserver.recording.filters import RedactionRules, request_filter
 from mockserver.recording.library import CassetteLibrary, describe_miss
 from mockserver.recording.matchers import MatchOptions, check_match_on
 from mockserver.recording.modes import Plan, RecordMode, plan_for
 from mockserver.recording.proxy import CALLBACK_PATH, Forwarder, RecordingTarget
-from mockserver.recording.replay import FamilyFinder, deliver_callbacks, play, send_miss
+from mockserver.recording.replay import EnvelopeFinder, deliver_callbacks, play, send_miss
 from mockserver.settings import Settings
+from mockserver.version import __version__
 
 log = logging.getLogger("mockserver.recording")
 
@@ -91,7 +92,7 @@ class CassetteApp:
         self.forwarder = forwarder
         self.fallback_app = fallback_app
         self.stats = Stats()
-        self.family = FamilyFinder(contracts)
+        self.family = EnvelopeFinder(contracts)
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -155,10 +156,8 @@ class CassetteApp:
             return
         if scope["method"] != "GET" or path not in ("/__mock/cassettes", "/__mock/health"):
             err = ApiError(404, f"Invalid URL ({scope['method']} {path})", code="not_found")
-            await error_response("openai", err)(scope, receive, send)
+            await error_response(openai_envelope, err)(scope, receive, send)
             return
-        from mockserver import __version__
-
         payload = {
             "status": "ok",
             "version": __version__,

@@ -22,90 +22,11 @@ import orjson
 from mockserver.contracts import Contract, Contracts, Issue, load_contracts
 from mockserver.recording.cassettes import CassetteError, Interaction, cassette_files, load_cassette
 from mockserver.recording.matchers import multipart_parts
+from mockserver.recording.report import Drift, OperationReport, Report
 from mockserver.recording.schema_walk import SchemaWalker
 from mockserver.recording.sse import parse_ndjson, parse_sse
 
-DRIFT_KINDS = (
-    "unknown field",
-    "missing required field",
-    "type change",
-    "undocumented status code",
-    "unknown event type",
-    "schema violation",
-)
 _TERMINATORS = frozenset({"[DONE]"})
-
-
-@dataclasses.dataclass
-class Drift:
-    """One kind of disagreement at one place of one operation, with how often and where it was first seen."""
-
-    operation: str
-    kind: str
-    where: str
-    path: str
-    message: str
-    source: str
-    count: int = 1
-
-    def line(self) -> str:
-        at = f" {self.path}" if self.path else ""
-        times = f" ({self.count}x)" if self.count > 1 else ""
-        return f"{self.kind:24} {self.where}{at}: {self.message}{times} [first: {self.source}]"
-
-
-@dataclasses.dataclass
-class OperationReport:
-    """Interactions recorded for one operation and the drift they show."""
-
-    operation: str
-    family: str
-    confidence: str
-    interactions: int = 0
-    conforming: int = 0
-    drift: dict[tuple[str, str, str], Drift] = dataclasses.field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.drift
-
-
-@dataclasses.dataclass
-class Report:
-    """The result of `verify_paths`: per-operation drift, uncovered requests and unreadable cassettes."""
-
-    operations: dict[str, OperationReport] = dataclasses.field(default_factory=dict)
-    uncovered: dict[str, int] = dataclasses.field(default_factory=dict)
-    errors: list[str] = dataclasses.field(default_factory=list)
-    cassettes: int = 0
-    interactions: int = 0
-
-    @property
-    def drift(self) -> list[Drift]:
-        return [d for op in self.operations.values() for d in op.drift.values()]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors and not self.drift
-
-    @property
-    def confirmed_inferred(self) -> list[str]:
-        """`inferred` contracts that recorded traffic exercised without any drift."""
-        return sorted(op.operation for op in self.operations.values() if op.confidence == "inferred" and op.ok)
-
-    @property
-    def contradicted_inferred(self) -> list[str]:
-        return sorted(op.operation for op in self.operations.values() if op.confidence == "inferred" and not op.ok)
-
-    def to_text(self) -> str:
-        from mockserver.recording.report import report_text
-
-        return report_text(self)
-
-    def to_junit_xml(self) -> str:
-        from mockserver.recording.report import report_junit
-
-        return report_junit(self)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -352,8 +273,6 @@ def _verify_one(
         op = report.operations[contract.id] = OperationReport(contract.id, contract.family, contract.confidence)
     op.interactions += 1
     findings = {(f.kind, f.where, f.path): f for f in reversed(check_interaction(item, contract, walkers))}
-    if not findings:
-        op.conforming += 1
     for key, f in reversed(findings.items()):
         if key in op.drift:
             op.drift[key].count += 1

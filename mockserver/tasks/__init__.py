@@ -15,10 +15,10 @@ Using it from a family module::
     def render(view: tasks.TaskView, ctx: tasks.RenderContext) -> dict:   # the vendor's task JSON
         return {"task_id": view.record.id, "status": view.status, "progress": view.progress, ...}
 
-    tasks.register_vendor("kling", render)            # at import; `callback=` for a different body
+    FAMILY = Family(..., task_vendors=[Vendor("kling", render)])  # declared, read by the registry
 
     def setup(state):                                  # the family's setup hook
-        tasks.engine(state)                            # builds the engine once, registers its hooks
+        engine(state)                            # builds the engine once, registers its hooks
 
     async def submit(call):
         engine = tasks.engine(call.state)
@@ -72,16 +72,6 @@ Pieces:
 
 from __future__ import annotations
 
-from mockserver.tasks.engine import (
-    VENDORS,
-    RenderContext,
-    Renderer,
-    TaskEngine,
-    Vendor,
-    engine,
-    owner_of,
-    register_vendor,
-)
 from mockserver.tasks.model import (
     Admission,
     DuplicateTaskId,
@@ -96,31 +86,20 @@ from mockserver.tasks.model import (
     view_at,
 )
 from mockserver.tasks.plans import PlanBuilder
-from mockserver.tasks.store import Claim, MemoryStore, TaskStore, open_store
 
+# The engine (`mockserver.tasks.engine`) is imported from its module: it needs the stores, which need
+# the model above, so this package stays a leaf that any layer can import.
 __all__ = [
-    "VENDORS",
     "Admission",
-    "Claim",
     "DuplicateTaskId",
-    "MemoryStore",
     "Phase",
     "PlanBuilder",
     "QueueFull",
     "QueuePolicy",
-    "RenderContext",
-    "Renderer",
     "Step",
-    "TaskEngine",
     "TaskRecord",
-    "TaskStore",
     "TaskView",
-    "Vendor",
     "elapsed_ms",
-    "engine",
-    "open_store",
-    "owner_of",
-    "register_vendor",
     "view",
     "view_at",
 ]

@@ -19,9 +19,9 @@ from typing import Any
 
 import orjson
 
+from mockserver.stores.base import Claim, TaskStore
 from mockserver.tasks.http import CallbackClient, CallbackError
 from mockserver.tasks.model import TaskRecord, view_at
-from mockserver.tasks.store import Claim, TaskStore
 
 log = logging.getLogger("mockserver.tasks")
 

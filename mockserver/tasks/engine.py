@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mockserver.stores.base import TaskStore, last
 from mockserver.tasks.dispatcher import CallbackDispatcher
 from mockserver.tasks.model import (
     Admission,
@@ -24,7 +25,6 @@ from mockserver.tasks.model import (
     view,
     view_at,
 )
-from mockserver.tasks.store import TaskStore, last, open_store
 
 if TYPE_CHECKING:
     from mockserver.settings import Settings
@@ -58,14 +58,6 @@ class Vendor:
     callback: Renderer | None = None
 
 
-VENDORS: dict[str, Vendor] = {}
-
-
-def register_vendor(name: str, render: Renderer, *, callback: Renderer | None = None) -> None:
-    """Declare a vendor's renderers (at import time of its family module)."""
-    VENDORS[name] = Vendor(name, render, callback)
-
-
 def owner_of(api_key: str) -> str:
     """A stable, non-reversible owner tag for an API key (the gateway scopes tasks per user)."""
     from mockserver.pipeline import normalize_key
@@ -83,15 +75,9 @@ class TaskEngine:
     def __init__(self, state: MockState) -> None:
         settings = state.settings
         self.state = state
-        self.store: TaskStore = open_store(settings.store)
-        from mockserver.tasks.shared_clock import SharedClock
-        from mockserver.tasks.sqlite_store import SqliteStore
-
-        if isinstance(self.store, SqliteStore):
-            # Processes sharing the file must share time: the clock lives in the file too.
-            state.clock = SharedClock(
-                self.store, speed=settings.speed, start=settings.start_time, instant=settings.instant
-            )
+        # The store and its clock were opened together (`stores.open_store`), by whoever built the state.
+        self.store: TaskStore = state.store
+        self.vendors: Mapping[str, Vendor] = state.task_vendors
         self.dispatcher = CallbackDispatcher(
             self.store,
             self.now,
@@ -242,11 +228,11 @@ class TaskEngine:
 
     def render(self, record: TaskRecord, now: float | None = None) -> Any:
         """The task as its vendor's fetch endpoint shows it at `now` (default: the clock's now)."""
-        return VENDORS[record.vendor].render(self.view(record, now), self.context())
+        return self.vendors[record.vendor].render(self.view(record, now), self.context())
 
     def callback_payload(self, record: TaskRecord, index: int) -> Any:
         """The body of the callback for step `index` (the task as it was when it reached that step)."""
-        vendor = VENDORS[record.vendor]
+        vendor = self.vendors[record.vendor]
         return (vendor.callback or vendor.render)(view_at(record, index), self.context())
 
     # -- the control API (/__mock/tasks, /__mock/callbacks) ----------------------------------------
@@ -267,7 +253,9 @@ class TaskEngine:
             "parent": record.parent,
             "notify_hook": record.notify_hook,
             "steps": len(record.steps),
-            "view": VENDORS[record.vendor].render(current, self.context()) if record.vendor in VENDORS else None,
+            "view": self.vendors[record.vendor].render(current, self.context())
+            if record.vendor in self.vendors
+            else None,
         }
         if plan:
             out["plan"] = [

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from mockserver.content.images import render_image
-from mockserver.families.ideogram import V3_RESOLUTIONS
+from mockserver.families.imagegen.ideogram import V3_RESOLUTIONS
 from mockserver.testing import ThreadedServer
 
 from .conftest import fetch, open_picture

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from mockserver.app import create_app
+from mockserver.families.openai import chat
 from mockserver.settings import Settings
 from tests.openai.payloads import WEATHER_TOOL
 
@@ -58,7 +59,6 @@ def test_same_seed_same_bytes_other_seed_other_bytes() -> None:
 
 
 def test_short_path_answers_exactly_like_the_general_path(monkeypatch: Any) -> None:
-    from mockserver.families import openai_chat
 
     bodies = [
         {
@@ -90,11 +90,11 @@ def test_short_path_answers_exactly_like_the_general_path(monkeypatch: Any) -> N
         assert [r.status_code for r in responses] == [200] * len(calls)
         return [r.content for r in responses]
 
-    monkeypatch.setattr(openai_chat, "_PLANS", {})
+    monkeypatch.setattr(chat, "_PLANS", {})
     short = answers()
-    assert sum(plan is not None for plan in openai_chat._PLANS.values()) == len(bodies)
-    monkeypatch.setattr(openai_chat, "_PLANS", {})
-    monkeypatch.setattr(openai_chat, "_plan", lambda call: None)
+    assert sum(plan is not None for plan in chat._PLANS.values()) == len(bodies)
+    monkeypatch.setattr(chat, "_PLANS", {})
+    monkeypatch.setattr(chat, "_plan", lambda call: None)
     general = answers()
     assert general == short
     assert short[0] != short[len(bodies)]  # a repeated call still gets a new answer
@@ -105,7 +105,7 @@ def test_short_path_answers_exactly_like_the_general_path(monkeypatch: Any) -> N
     key=st.binary(min_size=1, max_size=40), prompt=st.sampled_from(["", "Hi", "Tell me about octopus tides", "¿Qué?"])
 )
 def test_reply_from_a_block_is_the_reply_the_rng_draws(key: bytes, prompt: str) -> None:
-    from mockserver.families._openai_common import fast_reply, id_bytes, id_letters, random_id, reply_lead
+    from mockserver.families.openai.common import fast_reply, id_bytes, id_letters, random_id, reply_lead
     from mockserver.keyed_random import KeyedRandom, first_block
 
     rng = KeyedRandom(key)
@@ -119,17 +119,16 @@ def test_reply_from_a_block_is_the_reply_the_rng_draws(key: bytes, prompt: str) 
 
 
 def test_plans_are_kept_for_small_bodies_only_and_within_their_bound(monkeypatch: Any) -> None:
-    from mockserver.families import openai_chat
 
-    monkeypatch.setattr(openai_chat, "_PLANS", {})
-    monkeypatch.setattr(openai_chat, "_MAX_PLANS", 3)
+    monkeypatch.setattr(chat, "_PLANS", {})
+    monkeypatch.setattr(chat, "_MAX_PLANS", 3)
     app = create_app(Settings(speed=0.0))
     with TestClient(app, headers={"Authorization": "Bearer sk-test"}) as client:
         long = {"model": "gpt-4o", "messages": [{"role": "user", "content": "tides " * 1000}]}
         first, again = (client.post("/v1/chat/completions", json=long) for _ in range(2))
         assert first.status_code == again.status_code == 200 and first.json()["id"] != again.json()["id"]
-        assert openai_chat._PLANS == {}
+        assert chat._PLANS == {}
         for i in range(4):
             body = {"model": "gpt-4o", "messages": [{"role": "user", "content": f"question {i}"}]}
             assert client.post("/v1/chat/completions", json=body).status_code == 200
-        assert len(openai_chat._PLANS) == 1  # the fourth plan found the dict full and started it afresh
+        assert len(chat._PLANS) == 1  # the fourth plan found the dict full and started it afresh

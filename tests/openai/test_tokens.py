@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mockserver.content import text
-from mockserver.families._openai_common import count_tokens, cut_tokens, fast_reply, token_pieces
+from mockserver.families.openai.common import count_tokens, cut_tokens, fast_reply, token_pieces
 
 
 @settings(max_examples=300, deadline=None)

@@ -17,18 +17,17 @@ from mockserver import tasks
 from mockserver.contracts import load_contracts
 from mockserver.settings import Settings
 from mockserver.state import MockState
+from mockserver.stores import open_store
 from mockserver.tasks import Phase, PlanBuilder
+from mockserver.tasks.engine import RenderContext, TaskEngine, Vendor, engine
 from mockserver.testing import free_port
 from tests.tasks.helpers import START, Receiver, live_emulator, running_receiver
 
 VENDOR = "test-demo"
 
 
-def render(view: tasks.TaskView, ctx: tasks.RenderContext) -> dict[str, Any]:
+def render(view: tasks.TaskView, ctx: RenderContext) -> dict[str, Any]:
     return {"id": view.record.id, "status": view.status, "progress": view.progress, "base": ctx.base_url}
-
-
-tasks.register_vendor(VENDOR, render)
 
 
 @pytest.fixture
@@ -46,12 +45,15 @@ def demo_plan(seed: int) -> tuple[tasks.Step, ...]:
     return b.step("done", Phase.SUCCEEDED, after=1, progress=100).build()
 
 
-def engine_for(**settings: Any) -> tasks.TaskEngine:
-    state = MockState.build(Settings(speed=0.0, start_time=START, **settings), load_contracts())
-    return tasks.engine(state)
+def engine_for(**settings: Any) -> TaskEngine:
+    config = Settings(speed=0.0, start_time=START, **settings)
+    store, clock = open_store(config.store, speed=config.speed, start=config.start_time)
+    vendors = {VENDOR: Vendor(VENDOR, render)}
+    state = MockState.build(config, load_contracts(), store=store, clock=clock, envelopes={}, task_vendors=vendors)
+    return engine(state)
 
 
-def submit(engine: tasks.TaskEngine, task_id: str, hook: str) -> tasks.TaskRecord:
+def submit(engine: TaskEngine, task_id: str, hook: str) -> tasks.TaskRecord:
     record, _ = engine.submit(
         vendor=VENDOR,
         kind="demo",
@@ -233,8 +235,8 @@ def test_global_notify_hook_and_reset(receiver: Receiver) -> None:
 def test_stop_ends_the_loop_even_when_a_wake_up_races_the_cancel(yields: int) -> None:
     # A wake-up that lands just before stop() once made 3.11's wait_for swallow the cancel, so
     # stop() (and with it the server's shutdown) waited forever.
+    from mockserver.stores import MemoryStore
     from mockserver.tasks.dispatcher import CallbackDispatcher
-    from mockserver.tasks.store import MemoryStore
 
     async def scenario() -> None:
         for _ in range(20):

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
+from mockserver.stores.base import admit
 from mockserver.tasks import Admission, Phase, PlanBuilder, QueueFull, QueuePolicy, Step, TaskRecord, view, view_at
-from mockserver.tasks.store import admit
 
 
 def record(*steps: Step, submitted_at: float = 100.0, **kw: object) -> TaskRecord:

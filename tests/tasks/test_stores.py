@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.tasks import Admission, DuplicateTaskId, Phase, QueueFull, QueuePolicy, Step, TaskRecord, TaskStore
-from mockserver.tasks.shared_clock import SharedClock
-from mockserver.tasks.sqlite_store import SqliteStore
-from mockserver.tasks.store import MemoryStore, open_store
+from mockserver.clock import VirtualClock
+from mockserver.stores import MemoryStore, TaskStore, open_store
+from mockserver.stores.shared_clock import SharedClock
+from mockserver.stores.sqlite import SqliteStore
+from mockserver.tasks import Admission, DuplicateTaskId, Phase, QueueFull, QueuePolicy, Step, TaskRecord
 
 
 def plan(run_s: float = 10.0, wait_ms: int = 0) -> tuple[Step, ...]:
@@ -149,10 +150,12 @@ def test_delivery_log_and_totals(store: TaskStore) -> None:
     assert store.attempt_totals() == {"attempts": 3, "delivered": 1, "failed": 1}
 
 
-def test_open_store_urls(tmp_path: Path) -> None:
-    assert isinstance(open_store("memory"), MemoryStore)
-    made = open_store(f"sqlite:///{tmp_path}/x/tasks.db")
+def test_open_store_urls_give_the_store_and_its_clock(tmp_path: Path) -> None:
+    store, clock = open_store("memory")
+    assert isinstance(store, MemoryStore) and type(clock) is VirtualClock
+    made, shared = open_store(f"sqlite:///{tmp_path}/x/tasks.db", start=1000.0, speed=0.0)
     assert isinstance(made, SqliteStore) and (tmp_path / "x" / "tasks.db").exists()
+    assert isinstance(shared, SharedClock) and shared.now() == 1000.0  # processes on the file share its time
     made.close()
     with pytest.raises(ValueError, match="memory or sqlite"):
         open_store("redis://localhost")

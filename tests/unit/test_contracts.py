@@ -6,10 +6,9 @@ import json
 
 import pytest
 
-from mockserver.app import family_routes
+from mockserver.app import create_app
 from mockserver.contracts import CONFIDENCE_LEVELS, Contracts, example_pairs, load_contracts
 from mockserver.settings import Settings
-from mockserver.state import MockState
 
 CONTRACTS = load_contracts()
 
@@ -31,8 +30,8 @@ def test_index_is_up_to_date() -> None:
 
 
 def test_every_route_has_a_contract_and_every_contract_a_route() -> None:
-    state = MockState.build(Settings(), CONTRACTS)
-    _, served, _ = family_routes(state)
+    app = create_app(Settings(), contracts=CONTRACTS)
+    served: dict[str, str] = app.state.served
     routed_ops = set(served.values())
     for contract in CONTRACTS:
         assert f"{contract.method} {contract.path}" in served, (

@@ -1,0 +1,348 @@
+"""Suno through new-api's task relay: `/suno/submit/music|lyrics`, `/suno/fetch/{id}`, `POST /suno/fetch`.
+
+Submits answer `{"code": "success", "message": "", "data": "<task id>"}`; fetches answer
+`{"code": "success", "message": "", "data": TaskDto}`. A MUSIC task goes `NOT_START → SUBMITTED →
+QUEUED → IN_PROGRESS → SUCCESS | FAILURE` with `progress` "0%" until it ends ("100%"), and holds two
+clips whose status goes `submitted → queued → streaming → complete | error`; a complete clip has an MP3
+(`audio_url`), a JPEG cover (`image_url`, `image_large_url`) and an MP4 (`video_url`). A LYRICS task is
+done when the submit returns, with `data = {id, status, title, text}`. Modes: `gpt_description_prompt`
+(inspiration), `prompt` + `title` + `tags` (custom), `continue_clip_id` + `continue_at` (continuation
+of an existing, finished clip). `notify_hook` receives the TaskDto on every status change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from mockserver.content.audio import audio_url
+from mockserver.content.images import image_url
+from mockserver.content.video import video_url
+from mockserver.errors import ApiError, Envelope
+from mockserver.families.shared.media_tasks import (
+    MODERATED,
+    REJECTED,
+    SUCCESS,
+    Lifecycle,
+    build_plan,
+    callback_hook,
+    find_task,
+    iso,
+    scenario_for,
+    submit_task,
+    task_engine,
+    task_error,
+    uuid4,
+    vendor_envelope,
+)
+from mockserver.families.suno.text import lyrics_for, tags_for, title_for
+from mockserver.models import Model, ensure_model
+from mockserver.pipeline import Call, Endpoint
+from mockserver.state import MockState
+from mockserver.tasks.engine import RenderContext, Vendor, engine, owner_of
+from mockserver.tasks.model import Phase, Step, TaskRecord, TaskView
+
+VENDOR = "suno"
+
+MODERATION_REASON = "Song generation failed: the content was flagged by moderation."
+FAILURE_REASON = "Song generation failed: internal error, please try again."
+DEFAULT_MV = "chirp-v3-0"
+CLIP_SECONDS = (40.0, 90.0)
+MAX_BATCH = 100
+# mv -> (model_name, major_model_version)
+MODEL_NAMES = {
+    "chirp-v3-0": ("chirp-v3", "v3"),
+    "chirp-v3-5": ("chirp-v3-5", "v3.5"),
+    "chirp-v4": ("chirp-v4", "v4"),
+    "chirp-auk": ("chirp-auk", "v4.5"),
+    "chirp-bluejay": ("chirp-bluejay", "v4.5+"),
+    "chirp-crow": ("chirp-crow", "v5"),
+}
+CLIP_STATUS = {
+    "SUBMITTED": "submitted",
+    "QUEUED": "queued",
+    "IN_PROGRESS": "streaming",
+    "SUCCESS": "complete",
+    "FAILURE": "error",
+}
+MUSIC = Lifecycle(
+    waiting=("NOT_START", "SUBMITTED", "QUEUED"),
+    running="IN_PROGRESS",
+    succeeded="SUCCESS",
+    failed="FAILURE",
+    waits=((1.0, 3.0), (2.0, 5.0), (5.0, 15.0)),
+    run_seconds=(50.0, 90.0),
+)
+
+MODELS = [Model(name, "suno", ("openai",)) for name in ("suno_music", "suno_lyrics", *MODEL_NAMES)]
+
+ENVELOPES: dict[str, Envelope] = {VENDOR: vendor_envelope(task_error)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering
+
+
+def _clip(record: TaskRecord, view: TaskView, clip: dict[str, Any], base_url: str) -> dict[str, Any]:
+    status = CLIP_STATUS.get(view.status, "submitted")
+    done = status == "complete"
+    streaming = status in ("streaming", "complete")
+    model_name, major = MODEL_NAMES.get(str(record.data["mv"]), (str(record.data["mv"]), "v3"))
+    seconds = float(clip["duration"])
+    failed = status == "error"
+    return {
+        "id": clip["id"],
+        "title": clip["title"],
+        "status": status,
+        "audio_url": audio_url(base_url, seconds, clip["id"], "mp3") if streaming else "",
+        "video_url": video_url(base_url, aspect="1:1", seconds=seconds, seed=clip["id"], fps=1) if done else "",
+        "image_url": image_url(base_url, 400, 400, seed=clip["id"], fmt="jpeg") if streaming else None,
+        "image_large_url": image_url(base_url, 1024, 1024, seed=clip["id"], fmt="jpeg") if streaming else None,
+        "is_video_pending": not done,
+        "major_model_version": major,
+        "model_name": model_name,
+        "metadata": {
+            "tags": clip["tags"],
+            "prompt": clip["prompt"],
+            "gpt_description_prompt": record.request.get("gpt_description_prompt"),
+            "audio_prompt_id": None,
+            "history": clip.get("history"),
+            "concat_history": None,
+            "type": "gen",
+            "duration": seconds if done else None,
+            "refund_credits": failed,
+            "stream": True,
+            "error_type": ("moderation" if record.scenario == MODERATED else "internal") if failed else None,
+            "error_message": view.detail if failed else None,
+        },
+        "is_liked": False,
+        "user_id": record.data["user_id"],
+        "display_name": "MockServer",
+        "handle": "mockserver",
+        "is_handle_updated": False,
+        "is_trashed": False,
+        "reaction": None,
+        "created_at": iso(record.submitted_at, micros=False),
+        "play_count": 0,
+        "upvote_count": 0,
+        "is_public": False,
+    }
+
+
+def render_task(view: TaskView, ctx: RenderContext) -> dict[str, Any]:
+    """new-api's TaskDto for a Suno task (fetch `data` and `notify_hook` body)."""
+    record = view.record
+    data: Any
+    if record.kind == "LYRICS":
+        lyrics = record.data["lyrics"]
+        if view.phase is Phase.FAILED:
+            data = {"id": record.id, "status": "error", "title": "", "text": ""}
+        else:
+            data = {"id": record.id, "status": "complete", "title": lyrics["title"], "text": lyrics["text"]}
+    elif view.status == "NOT_START":
+        data = None
+    else:
+        data = [_clip(record, view, clip, ctx.base_url) for clip in record.data["clips"]]
+    started = view.started_at
+    return {
+        "task_id": record.id,
+        "notify_hook": record.request.get("notify_hook") or "",
+        "action": record.kind,
+        "status": view.status,
+        "fail_reason": (view.detail or "") if view.phase is Phase.FAILED else "",
+        "submit_time": int(record.submitted_at),
+        "start_time": int(started) if started is not None else 0,
+        "finish_time": int(view.at) if view.terminal else 0,
+        "progress": "100%" if view.terminal else "0%",
+        "data": data,
+    }
+
+
+TASK_VENDORS = [Vendor(VENDOR, render_task)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Music submissions
+
+
+def _number(value: Any, field: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ApiError(400, f"{field} must be a number of seconds (got {value!r})", param=field) from None
+    if number != number or number <= 0:
+        raise ApiError(400, f"{field} must be a positive number of seconds", param=field)
+    return number
+
+
+def _find_clip(call: Call, clip_id: str, task_id: str | None) -> tuple[TaskRecord, dict[str, Any]]:
+    """The caller's MUSIC task holding `clip_id` (and the clip); a clear 400 naming the field otherwise."""
+    if task_id:
+        record = find_task(call, task_id, VENDOR, ("MUSIC",))
+        if record is None:
+            raise ApiError(400, f"task_id {task_id} does not exist", param="task_id", code="task_not_exist")
+        candidates = [record]
+    else:
+        candidates = task_engine(call).records(vendor=VENDOR, owner=owner_of(call.api_key))
+    for record in candidates:
+        for clip in record.data.get("clips", ()):
+            if clip["id"] == clip_id:
+                return record, clip
+    where = f" in task {task_id}" if task_id else ""
+    raise ApiError(400, f"continue_clip_id {clip_id} is not an existing clip{where}", param="continue_clip_id")
+
+
+def _continuation(call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    """Check a continuation request; the facts the new clips inherit."""
+    if "continue_at" not in body:
+        raise ApiError(400, "continue_at is required with continue_clip_id", param="continue_at")
+    at = _number(body["continue_at"], "continue_at")
+    parent, clip = _find_clip(call, body["continue_clip_id"], body.get("task_id"))
+    if task_engine(call).view(parent, call.now).phase is not Phase.SUCCEEDED:
+        raise ApiError(400, f"clip {clip['id']} is not complete yet", param="continue_clip_id")
+    if at > float(clip["duration"]):
+        raise ApiError(
+            400,
+            f"continue_at {at:g} is past the end of clip {clip['id']} ({clip['duration']:g} s)",
+            param="continue_at",
+        )
+    return {
+        "parent_task": parent.id,
+        "title": body.get("title") or f"{clip['title']} (Extended)",
+        "tags": body.get("tags") or clip["tags"],
+        "lyrics": body.get("prompt") or "",
+        "history": [{"id": clip["id"], "continue_at": at, "type": "gen", "source": "web", "infill": False}],
+    }
+
+
+def _song(call: Call, body: dict[str, Any]) -> dict[str, Any]:
+    """Title, tags and lyrics for an inspiration or custom request."""
+    rng = call.rng
+    description = body.get("gpt_description_prompt")
+    if description:
+        lyrics = "" if body.get("make_instrumental") else lyrics_for(description, rng)
+        return {"title": title_for(description, rng), "tags": tags_for(description, rng), "lyrics": lyrics}
+    if "prompt" not in body:
+        raise ApiError(
+            400, "gpt_description_prompt (inspiration) or prompt (custom lyrics) is required", param="prompt"
+        )
+    lyrics = "" if body.get("make_instrumental") else body["prompt"]
+    source = " ".join(str(body.get(k) or "") for k in ("title", "tags", "prompt"))
+    return {
+        "title": body.get("title") or title_for(source, rng),
+        "tags": body.get("tags") or tags_for(source, rng),
+        "lyrics": lyrics,
+    }
+
+
+async def submit_music(call: Call) -> Response:
+    body: dict[str, Any] = call.body
+    mv = body.get("mv") or DEFAULT_MV
+    ensure_model(call, mv, field="mv")
+    song = _continuation(call, body) if body.get("continue_clip_id") else _song(call, body)
+    texts = (body.get("gpt_description_prompt"), body.get("prompt"), body.get("title"), body.get("tags"))
+    scenario = scenario_for(call, *texts)
+    if scenario.name == REJECTED:
+        raise ApiError(
+            400, scenario.refusal("prompt contains banned content"), code="sensitive_words_detected", param="prompt"
+        )
+    rng = call.rng
+    clips = [
+        {
+            "id": uuid4(rng),
+            "title": song["title"],
+            "tags": song["tags"],
+            "prompt": song["lyrics"],
+            "duration": round(rng.uniform(*CLIP_SECONDS), 2),
+            "history": song.get("history"),
+        }
+        for _ in range(2)
+    ]
+    plan = build_plan(
+        MUSIC,
+        rng,
+        instant=task_engine(call).instant,
+        scenario=scenario,
+        failure=FAILURE_REASON,
+        moderation=MODERATION_REASON,
+    )
+    record = submit_task(
+        call,
+        vendor=VENDOR,
+        kind="MUSIC",
+        new_id=uuid4,
+        plan=plan,
+        request=body,
+        scenario=scenario,
+        hook=callback_hook(call, body.get("notify_hook")),
+        data={"mv": mv, "clips": clips, "user_id": uuid4(rng)},
+        parent=song.get("parent_task"),
+    )
+    return call.json({"code": "success", "message": "", "data": record.id})
+
+
+async def submit_lyrics(call: Call) -> Response:
+    body: dict[str, Any] = call.body
+    prompt = body.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise ApiError(400, "prompt_empty: prompt is required for lyrics", code="prompt_empty", param="prompt")
+    scenario = scenario_for(call, prompt)
+    if scenario.name == REJECTED:
+        raise ApiError(
+            400, scenario.refusal("prompt contains banned content"), code="sensitive_words_detected", param="prompt"
+        )
+    rng = call.rng
+    lyrics = {"title": title_for(prompt, rng), "text": lyrics_for(prompt, rng)}
+    # new-api stores a lyrics task already finished: Suno answers before the submit returns.
+    if scenario.name == SUCCESS:
+        step = Step(0, "SUCCESS", Phase.SUCCEEDED, 100)
+    else:
+        default = MODERATION_REASON if scenario.name == MODERATED else FAILURE_REASON
+        step = Step(0, "FAILURE", Phase.FAILED, 100, scenario.reason or default)
+    record = submit_task(
+        call,
+        vendor=VENDOR,
+        kind="LYRICS",
+        new_id=uuid4,
+        plan=(step,),
+        request=body,
+        scenario=scenario,
+        hook=callback_hook(call, body.get("notify_hook")),
+        data={"lyrics": lyrics},
+    )
+    return call.json({"code": "success", "message": "", "data": record.id})
+
+
+# ---------------------------------------------------------------------------------------------
+# Fetches
+
+
+async def fetch(call: Call) -> Response:
+    task_id = call.path_params["task_id"]
+    record = find_task(call, task_id, VENDOR)
+    if record is None:
+        raise ApiError(400, "task_not_exist", code="task_not_exist", param="task_id")
+    return call.json({"code": "success", "message": "", "data": task_engine(call).render(record, call.now)})
+
+
+async def fetch_batch(call: Call) -> Response:
+    body: dict[str, Any] = call.body
+    ids = body.get("ids") or []
+    action = body.get("action") or None
+    tasks = task_engine(call)
+    found = [find_task(call, task_id, VENDOR) for task_id in dict.fromkeys(ids)]
+    items = [tasks.render(r, call.now) for r in found if r is not None and (action is None or r.kind == action)]
+    return call.json({"code": "success", "message": "", "data": items})
+
+
+def setup(state: MockState) -> None:
+    engine(state)
+
+
+ROUTES = [
+    Endpoint("suno_submit_music", submit_music),
+    Endpoint("suno_generate_lyrics", submit_lyrics),
+    Endpoint("suno_fetch", fetch),
+    Endpoint("suno_fetch_batch", fetch_batch),
+]

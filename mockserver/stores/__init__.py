@@ -1,0 +1,41 @@
+"""Stores: where an emulator's mutable state lives, chosen by `--store`, with the clock that goes with it.
+
+`memory` (one process, the default) keeps everything in dicts; `sqlite:///PATH` keeps it in one file that
+every worker and process on the host shares — the virtual clock included (`SharedClock`), so processes
+agree on time. `open_store(url, ...)` is the one place that turns the setting into a store and its clock.
+"""
+
+from __future__ import annotations
+
+from mockserver.clock import VirtualClock
+from mockserver.stores.base import Claim, TaskStore
+from mockserver.stores.memory import MemoryStore
+
+__all__ = ["Claim", "MemoryStore", "TaskStore", "open_store", "parse_store_url"]
+
+
+def parse_store_url(url: str) -> tuple[str, str]:
+    """`(kind, path)` of a `--store` value: `("memory", "")` or `("sqlite", PATH)`; ValueError otherwise."""
+    if url in ("", "memory", "memory://"):
+        return "memory", ""
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///") :]
+        if not path:
+            raise ValueError("--store sqlite:///PATH needs a file path")
+        return "sqlite", path
+    raise ValueError(f"unsupported --store {url!r}: use memory or sqlite:///PATH")
+
+
+def open_store(
+    url: str, *, speed: float = 1.0, start: float | None = None, instant: bool = False
+) -> tuple[TaskStore, VirtualClock]:
+    """The store a `--store` URL names and the clock that goes with it: processes sharing a sqlite file
+    must share time, so its clock lives in the file too."""
+    kind, path = parse_store_url(url)
+    if kind == "memory":
+        return MemoryStore(), VirtualClock(speed=speed, start=start, instant=instant)
+    from mockserver.stores.shared_clock import SharedClock
+    from mockserver.stores.sqlite import SqliteStore
+
+    store = SqliteStore(path)
+    return store, SharedClock(store, speed=speed, start=start, instant=instant)

@@ -1,0 +1,363 @@
+"""`SqliteStore`: tasks in one SQLite file, shared by every server process that opens it, kept across restarts.
+
+Each decision is one `BEGIN IMMEDIATE` transaction (SQLite's write lock), so two processes admitting
+tasks to one pool, or claiming the same callback transition, are serialised: a transition is claimed by
+exactly one process (compare-and-set on the task's callback cursor). A claim carries a lease in wall
+time; if the claiming process dies, another process may take the transition over once the lease has
+run out.
+
+The file also holds the virtual clock (`mockserver.stores.shared_clock.SharedClock`): processes that
+share tasks must share time, or one would see a task finished that the other still shows running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import orjson
+
+from mockserver.stores.base import (
+    EPSILON,
+    LOG_SIZE,
+    BuildRecord,
+    Claim,
+    ExtendRecord,
+    count_attempt,
+    due_end,
+    first_callback_step,
+)
+from mockserver.tasks.model import Admission, DuplicateTaskId, QueueFull, QueuePolicy, TaskRecord
+
+log = logging.getLogger("mockserver.tasks")
+
+# Wall seconds a callback claim is exclusive; then another process may take it over.
+LEASE_SECONDS = 300.0
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    vendor TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    queue TEXT,
+    run_start REAL,  -- when the task holds a worker of its queue (NULL: it holds none)
+    run_end REAL,    -- when it lets go of it (NULL likewise)
+    record BLOB NOT NULL,
+    cb_next INTEGER,
+    cb_claimed INTEGER,
+    cb_due REAL,
+    cb_lease REAL
+);
+CREATE INDEX IF NOT EXISTS tasks_pool ON tasks (queue, run_end);
+CREATE INDEX IF NOT EXISTS tasks_waiting ON tasks (queue, run_start);
+CREATE INDEX IF NOT EXISTS tasks_due ON tasks (cb_due) WHERE cb_due IS NOT NULL;
+CREATE TABLE IF NOT EXISTS callbacks (seq INTEGER PRIMARY KEY AUTOINCREMENT, task TEXT NOT NULL, entry BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS callbacks_task ON callbacks (task);
+CREATE TABLE IF NOT EXISTS totals (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS clock (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    anchor_real REAL NOT NULL,
+    anchor_virtual REAL NOT NULL,
+    speed REAL NOT NULL,
+    offset REAL NOT NULL
+);
+"""
+_TOTALS = ("attempts", "delivered", "failed")
+
+
+def _pool_times(record: TaskRecord) -> tuple[float | None, float | None]:
+    """(run_start, run_end) for the pool indexes; both NULL for a task that holds no worker."""
+    start = record.run_start
+    return (None, None) if start is None else (start, record.run_end)
+
+
+class SqliteStore:
+    """Records and callback cursors in a SQLite file (WAL mode; safe for several processes)."""
+
+    def __init__(self, path: str, *, wall: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self.url = f"sqlite:///{path}"
+        self._wall = wall
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        self._db.execute("PRAGMA busy_timeout = 30000")
+        with contextlib.suppress(sqlite3.OperationalError):  # another process may be switching it too
+            self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
+        with self._write() as db:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            for name in _TOTALS:
+                db.execute("INSERT OR IGNORE INTO totals (name, value) VALUES (?, 0)", (name,))
+        self._log_writes = 0
+
+    # -- plumbing --------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, holding SQLite's write lock from the start."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _read(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, tuple(params)).fetchall()
+
+    @staticmethod
+    def _decode(blob: bytes) -> TaskRecord:
+        return TaskRecord.from_dict(orjson.loads(blob))
+
+    @staticmethod
+    def _encode(record: TaskRecord) -> bytes:
+        return orjson.dumps(record.to_dict())
+
+    # -- records ---------------------------------------------------------------------------------
+    def _admission(self, db: sqlite3.Connection, policy: QueuePolicy | None, now: float) -> Admission:
+        """The pool's answer from two index counts (and one index seek when the pool is full)."""
+        if policy is None:
+            return Admission()
+        (holding,) = db.execute(
+            "SELECT COUNT(*) FROM tasks WHERE queue = ? AND run_end > ?", (policy.key, now)
+        ).fetchone()
+        (waiting,) = db.execute(
+            "SELECT COUNT(*) FROM tasks WHERE queue = ? AND run_start > ?", (policy.key, now)
+        ).fetchone()
+        holding, waiting = int(holding), int(waiting)
+        if waiting >= policy.size:
+            raise QueueFull(waiting)
+        if holding < policy.concurrency:
+            return Admission(ahead=waiting, wait_ms=0)
+        (free_at,) = db.execute(
+            "SELECT run_end FROM tasks WHERE queue = ? AND run_end > ? ORDER BY run_end LIMIT 1 OFFSET ?",
+            (policy.key, now, holding - policy.concurrency),
+        ).fetchone()
+        return Admission(ahead=waiting, wait_ms=max(0, round((float(free_at) - now) * 1000)))
+
+    def _cursor_fields(self, record: TaskRecord) -> tuple[int | None, float | None]:
+        first = first_callback_step(record)
+        if first is None:
+            return None, None
+        return first, record.step_time(first)
+
+    def submit(self, build: BuildRecord, policy: QueuePolicy | None, now: float) -> tuple[TaskRecord, Admission]:
+        with self._write() as db:
+            admission = self._admission(db, policy, now)
+            record = build(admission)
+            cb_next, cb_due = self._cursor_fields(record)
+            try:
+                db.execute(
+                    "INSERT INTO tasks (id, vendor, owner, queue, run_start, run_end, record, cb_next, cb_claimed,"
+                    " cb_due) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        record.id,
+                        record.vendor,
+                        record.owner,
+                        record.queue,
+                        *_pool_times(record),
+                        self._encode(record),
+                        cb_next,
+                        cb_next,
+                        cb_due,
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                raise DuplicateTaskId(record.id) from None
+            return record, admission
+
+    def extend(
+        self, task_id: str, build: ExtendRecord, policy: QueuePolicy | None, now: float
+    ) -> tuple[TaskRecord, Admission]:
+        with self._write() as db:
+            row = db.execute("SELECT record, cb_next, cb_claimed FROM tasks WHERE id = ?", (task_id,)).fetchone()
+            if row is None:
+                raise KeyError(task_id)
+            admission = self._admission(db, policy, now)
+            record = build(self._decode(row[0]), admission)
+            if record.id != task_id:
+                raise ValueError("extend must keep the task id")
+            cb_next, cb_claimed = row[1], row[2]
+            if cb_next is None:
+                cb_next, _ = self._cursor_fields(record)
+                cb_claimed = cb_next
+            idle = cb_next is not None and cb_next == cb_claimed and cb_next < len(record.steps)
+            due = record.step_time(cb_next) if idle and cb_next is not None else None
+            db.execute(
+                "UPDATE tasks SET record = ?, queue = ?, run_start = ?, run_end = ?, cb_next = ?, cb_claimed = ?,"
+                " cb_due = COALESCE(?, cb_due) WHERE id = ?",
+                (
+                    self._encode(record),
+                    record.queue,
+                    *_pool_times(record),
+                    cb_next,
+                    cb_claimed,
+                    due,
+                    task_id,
+                ),
+            )
+            return record, admission
+
+    def get(self, task_id: str) -> TaskRecord | None:
+        rows = self._read("SELECT record FROM tasks WHERE id = ?", (task_id,))
+        return self._decode(rows[0][0]) if rows else None
+
+    def get_many(self, ids: Iterable[str]) -> list[TaskRecord]:
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, TaskRecord] = {}
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for (blob,) in self._read(f"SELECT record FROM tasks WHERE id IN ({marks})", chunk):
+                record = self._decode(blob)
+                found[record.id] = record
+        return [found[i] for i in wanted if i in found]
+
+    def records(
+        self, *, vendor: str | None = None, owner: str | None = None, limit: int | None = None
+    ) -> list[TaskRecord]:
+        where, params = [], []
+        if vendor is not None:
+            where.append("vendor = ?")
+            params.append(vendor)
+        if owner is not None:
+            where.append("owner = ?")
+            params.append(owner)
+        sql = "SELECT record FROM tasks" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY seq DESC"
+        if limit is not None and limit >= 0:
+            sql += f" LIMIT {int(limit)}"
+        rows = self._read(sql, params)
+        return [self._decode(blob) for (blob,) in reversed(rows)]
+
+    def count(self) -> int:
+        return int(self._read("SELECT COUNT(*) FROM tasks")[0][0])
+
+    # -- callbacks -------------------------------------------------------------------------------
+    def claim_due(self, now: float, limit: int) -> list[Claim]:
+        wall = self._wall()
+        claims: list[Claim] = []
+        due = "cb_due IS NOT NULL AND cb_due <= ? AND (cb_claimed = cb_next OR cb_lease < ?)"
+        if not self._read(f"SELECT 1 FROM tasks WHERE {due} LIMIT 1", (now + EPSILON, wall)):
+            return claims  # the usual case: nothing due, and no write lock taken to learn it
+        with self._write() as db:
+            rows = db.execute(
+                f"SELECT id, record, cb_next FROM tasks WHERE {due} ORDER BY cb_due LIMIT ?",
+                (now + EPSILON, wall, limit),
+            ).fetchall()
+            for task_id, blob, start in rows:
+                record = self._decode(blob)
+                end = due_end(record, start, now)
+                if end == start:
+                    continue
+                db.execute(
+                    "UPDATE tasks SET cb_claimed = ?, cb_lease = ? WHERE id = ? AND cb_next = ?",
+                    (end, wall + LEASE_SECONDS, task_id, start),
+                )
+                claims.append(Claim(record, start, end))
+        return claims
+
+    def complete(self, claim: Claim, upto: int | None = None) -> None:
+        done = claim.end if upto is None else upto
+        with self._write() as db:
+            row = db.execute(
+                "SELECT record, cb_next FROM tasks WHERE id = ?",
+                (claim.record.id,),
+            ).fetchone()
+            if row is None or row[1] != claim.start:
+                return
+            record = self._decode(row[0])
+            due = record.step_time(done) if done < len(record.steps) else None
+            db.execute(
+                "UPDATE tasks SET cb_next = ?, cb_claimed = ?, cb_due = ?, cb_lease = NULL"
+                " WHERE id = ? AND cb_next = ?",
+                (done, done, due, claim.record.id, claim.start),
+            )
+
+    def log_attempt(self, entry: dict[str, Any]) -> None:
+        totals = dict.fromkeys(_TOTALS, 0)
+        count_attempt(totals, entry)
+        with self._write() as db:
+            cursor = db.execute(
+                "INSERT INTO callbacks (task, entry) VALUES (?, ?)", (entry["task"], orjson.dumps(entry))
+            )
+            for name, value in totals.items():
+                if value:
+                    db.execute("UPDATE totals SET value = value + ? WHERE name = ?", (value, name))
+            self._log_writes += 1
+            if self._log_writes % 1000 == 0 and cursor.lastrowid is not None:
+                db.execute("DELETE FROM callbacks WHERE seq <= ?", (cursor.lastrowid - LOG_SIZE,))
+
+    def attempts(self, *, task: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        sql = (
+            "SELECT seq, entry FROM callbacks" + (" WHERE task = ?" if task is not None else "") + " ORDER BY seq DESC"
+        )
+        cap = LOG_SIZE if limit is None or limit < 0 else min(int(limit), LOG_SIZE)
+        rows = self._read(sql + f" LIMIT {cap}", [task] if task is not None else [])
+        return [{"seq": seq, **orjson.loads(blob)} for seq, blob in reversed(rows)]
+
+    def attempt_totals(self) -> dict[str, int]:
+        return {name: int(value) for name, value in self._read("SELECT name, value FROM totals")}
+
+    def clear(self) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM tasks")
+            db.execute("DELETE FROM callbacks")
+            db.execute("UPDATE totals SET value = 0")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- the shared clock --------------------------------------------------------------------------
+    def clock_row(self) -> tuple[float, float, float, float] | None:
+        rows = self._read("SELECT anchor_real, anchor_virtual, speed, offset FROM clock WHERE id = 1")
+        if not rows:
+            return None
+        anchor_real, anchor_virtual, speed, offset = rows[0]
+        return float(anchor_real), float(anchor_virtual), float(speed), float(offset)
+
+    def clock_init(self, *, start: float | None, speed: float, wall: float) -> None:
+        """Adopt the file's clock, or start one. A clock already in the file keeps its time (tasks in it
+        were planned on it); a different `speed` re-anchors it at the current time with the new speed.
+        `wall` is the current wall-clock time (the time base every process shares)."""
+        with self._write() as db:
+            row = db.execute("SELECT anchor_real, anchor_virtual, speed, offset FROM clock WHERE id = 1").fetchone()
+            if row is None:
+                db.execute(
+                    "INSERT INTO clock (id, anchor_real, anchor_virtual, speed, offset) VALUES (1, ?, ?, ?, 0)",
+                    (wall, wall if start is None else start, speed),
+                )
+                return
+            anchor_real, anchor_virtual, old_speed, offset = row
+            if start is not None and start != anchor_virtual:
+                log.warning("store %s already holds a clock; --start-time %s is ignored", self.path, start)
+            if old_speed != speed:
+                current = anchor_virtual + (wall - anchor_real) * old_speed + offset
+                db.execute(
+                    "UPDATE clock SET anchor_real = ?, anchor_virtual = ?, speed = ?, offset = 0 WHERE id = 1",
+                    (wall, current, speed),
+                )
+
+    def clock_advance(self, seconds: float) -> None:
+        with self._write() as db:
+            db.execute("UPDATE clock SET offset = offset + ? WHERE id = 1", (seconds,))
+
+    def clock_reset(self, *, start: float | None, speed: float, wall: float) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE clock SET anchor_real = ?, anchor_virtual = ?, speed = ?, offset = 0 WHERE id = 1",
+                (wall, wall if start is None else start, speed),
+            )

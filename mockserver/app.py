@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from starlette._utils import get_route_path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -70,8 +71,8 @@ class Emulator(Starlette):
     fast_lane: dict[tuple[str, str], ASGIApp] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope.get("root_path") and not self.user_middleware:
-            endpoint = self.fast_lane.get((scope["method"], scope["path"]))
+        if scope["type"] == "http" and not self.user_middleware:
+            endpoint = self.fast_lane.get((scope["method"], get_route_path(scope)))
             if endpoint is not None:
                 scope["app"] = self
                 await endpoint(scope, receive, send)
@@ -96,7 +97,7 @@ def create_app(settings: Settings | None = None, *, contracts: Contracts | None 
     routes, served, fast = family_routes(state, registry)
 
     def guess(request: Request) -> Envelope:
-        return registry.envelope(contracts.vendor_of(request.method, request.url.path))
+        return registry.envelope(contracts.vendor_of(request.method, get_route_path(request.scope)))
 
     async def not_found(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

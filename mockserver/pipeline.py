@@ -16,6 +16,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, I
 from typing import Any
 
 import orjson
+from starlette._utils import get_route_path
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
@@ -121,8 +122,12 @@ class Call:
                 return orjson.dumps(self.body, option=orjson.OPT_SORT_KEYS)
             except TypeError:
                 return self.raw_body
-        path: str = self.request.scope["path"]
-        return self.raw_body + path.encode() + str(sorted(self.query.items())).encode()
+        return self.raw_body + self.path.encode() + str(sorted(self.query.items())).encode()
+
+    @property
+    def path(self) -> str:
+        """The request's path below the app's mount point (`root_path`): what the contracts' paths name."""
+        return get_route_path(self.request.scope)
 
     def new_id(self, prefix: str = "", length: int = 24, alphabet: str = _ALNUM) -> str:
         """A deterministic random id such as `chatcmpl-<24 chars>`."""
@@ -442,7 +447,7 @@ def _match_args(call: Call) -> dict[str, Any]:
     return {
         "operation": call.contract.id,
         "method": call.request.method,
-        "path": call.request.scope["path"],
+        "path": call.path,
         "body_text": text,
         "body": body,
     }

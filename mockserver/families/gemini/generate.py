@@ -35,7 +35,7 @@ def _model(call: Call, method: str) -> GeminiModel:
     model_id = call.path_params["model"]
     ensure_model(call, model_id)
     model = model_info(model_id)
-    require_method(model, method, api_version(call.request.url.path))
+    require_method(model, method, api_version(call.path))
     return model
 
 

@@ -25,6 +25,7 @@ from mockserver.routing import IndexedRouter
 from mockserver.settings import Settings
 from mockserver.state import MockState
 from mockserver.stores import open_store
+from mockserver.tasks.engine import engine
 
 log = logging.getLogger("mockserver")
 
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, *, contracts: Contracts | None 
         envelopes=registry.envelopes,
         task_vendors=registry.task_vendors,
     )
+    engine(state)  # every emulator has tasks: the engine runs callbacks from start-up on
     routes, served, fast = family_routes(state, registry)
 
     def guess(request: Request) -> Envelope:

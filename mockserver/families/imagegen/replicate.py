@@ -202,13 +202,7 @@ async def wait_for_end(call: Call, record: TaskRecord, seconds: int) -> TaskReco
 
 def _lifecycle(run_seconds: tuple[float, float]) -> Lifecycle:
     return Lifecycle(
-        waiting=("starting",),
-        running="processing",
-        succeeded="succeeded",
-        failed="failed",
-        waits=((1.0, 3.0),),
-        run_seconds=run_seconds,
-        updates=(2, 2),
+        ("starting",), "processing", "succeeded", "failed", waits=((1.0, 3.0),), run_seconds=run_seconds, updates=(2, 2)
     )
 
 

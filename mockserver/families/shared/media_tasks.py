@@ -26,6 +26,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from mockserver.content.text import banned_word
 from mockserver.errors import ApiError, Envelope, openai_envelope
 from mockserver.pipeline import Call
 from mockserver.tasks.engine import TaskEngine, engine, owner_of
@@ -64,15 +65,6 @@ class Scenario:
         return f"{message} (flagged: {self.reason!r})" if self.reason else message
 
 
-def _banned(text: str, banned: Sequence[str]) -> str | None:
-    lowered = text.lower()
-    for word in banned:
-        word = word.strip().lower()
-        if word and re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", lowered):
-            return word
-    return None
-
-
 def scenario_for(call: Call, *texts: Any) -> Scenario:
     """The path a new task takes: a fault rule's `scenario` wins, then a `[mock:...]` marker, then a
     banned word (`--banned-words`, refused at submission) in `texts`."""
@@ -85,7 +77,7 @@ def scenario_for(call: Call, *texts: Any) -> Scenario:
         name = match.group(1).lower()
         if name in SCENARIOS:
             return Scenario(name, (match.group(2) or "").strip() or None)
-    word = _banned(text, call.settings.banned_words)
+    word = banned_word(text, call.settings.banned_words)
     return Scenario(REJECTED, word) if word else Scenario()
 
 

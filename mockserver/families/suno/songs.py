@@ -65,10 +65,10 @@ CLIP_STATUS = {
 SUNO = TaskVendor(
     VENDOR,
     Lifecycle(
-        waiting=("NOT_START", "SUBMITTED", "QUEUED"),
-        running="IN_PROGRESS",
-        succeeded="SUCCESS",
-        failed="FAILURE",
+        ("NOT_START", "SUBMITTED", "QUEUED"),
+        "IN_PROGRESS",
+        "SUCCESS",
+        "FAILURE",
         waits=((1.0, 3.0), (2.0, 5.0), (5.0, 15.0)),
         run_seconds=(50.0, 90.0),
     ),

@@ -45,30 +45,9 @@ MODERATION_REASON = "Failure to pass the risk control system"
 FAILURE_REASON = "Internal error: the generation service failed, please retry"
 CAMERA_TYPES = ("simple", "down_back", "forward_up", "right_turn_forward", "left_turn_forward")
 
-VIDEO = Lifecycle(
-    waiting=("submitted",),
-    running="processing",
-    succeeded="succeed",
-    failed="failed",
-    waits=((5.0, 20.0),),
-    run_seconds=(120.0, 240.0),
-)
-IMAGE = Lifecycle(
-    waiting=("submitted",),
-    running="processing",
-    succeeded="succeed",
-    failed="failed",
-    waits=((2.0, 6.0),),
-    run_seconds=(15.0, 35.0),
-)
-TRYON = Lifecycle(
-    waiting=("submitted",),
-    running="processing",
-    succeeded="succeed",
-    failed="failed",
-    waits=((2.0, 6.0),),
-    run_seconds=(20.0, 40.0),
-)
+VIDEO = Lifecycle(("submitted",), "processing", "succeed", "failed", waits=((5.0, 20.0),), run_seconds=(120.0, 240.0))
+IMAGE = Lifecycle(("submitted",), "processing", "succeed", "failed", waits=((2.0, 6.0),), run_seconds=(15.0, 35.0))
+TRYON = Lifecycle(("submitted",), "processing", "succeed", "failed", waits=((2.0, 6.0),), run_seconds=(20.0, 40.0))
 IMAGE_LONG_SIDE = 1024
 # Videos, images and try-ons each run on their own lifecycle (`submit(lifecycle=...)`).
 KLING = TaskVendor(VENDOR, VIDEO, failure=FAILURE_REASON, moderation=MODERATION_REASON)

@@ -37,14 +37,7 @@ SECONDS = 5.0
 
 LUMA = TaskVendor(
     VENDOR,
-    Lifecycle(
-        waiting=("pending",),
-        running="processing",
-        succeeded="completed",
-        failed="failed",
-        waits=((10.0, 30.0),),
-        run_seconds=(60.0, 120.0),
-    ),
+    Lifecycle(("pending",), "processing", "completed", "failed", waits=((10.0, 30.0),), run_seconds=(60.0, 120.0)),
     failure=FAILURE_REASON,
     moderation=MODERATION_REASON,
 )

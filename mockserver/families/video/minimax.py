@@ -90,10 +90,10 @@ TASK_VENDORS = [Vendor(VENDOR, render_query)]
 def _lifecycle(duration: int, resolution: str) -> Lifecycle:
     scale = (1.7 if duration == 10 else 1.0) * (1.5 if resolution == "1080P" else 1.0)
     return Lifecycle(
-        waiting=("Preparing", "Queueing"),
-        running="Processing",
-        succeeded="Success",
-        failed="Fail",
+        ("Preparing", "Queueing"),
+        "Processing",
+        "Success",
+        "Fail",
         waits=((2.0, 5.0), (5.0, 30.0)),
         run_seconds=(120.0 * scale, 240.0 * scale),
     )

@@ -33,13 +33,7 @@ SECONDS = 5
 PIKA = TaskVendor(
     VENDOR,
     Lifecycle(
-        waiting=("queued",),
-        running="pending",
-        succeeded="finished",
-        failed="error",
-        waits=((5.0, 15.0),),
-        run_seconds=(40.0, 90.0),
-        updates=(5, 9),
+        ("queued",), "pending", "finished", "error", waits=((5.0, 15.0),), run_seconds=(40.0, 90.0), updates=(5, 9)
     ),
     failure=FAILURE_REASON,
     moderation=MODERATION_REASON,

@@ -38,13 +38,7 @@ DEFAULT_RATIO = {"gen3a_turbo": "1280:768", "gen4_turbo": "1280:720"}
 RUNWAY = TaskVendor(
     VENDOR,
     Lifecycle(
-        waiting=("PENDING",),
-        running="RUNNING",
-        succeeded="SUCCEEDED",
-        failed="FAILED",
-        waits=((3.0, 10.0),),
-        run_seconds=(40.0, 70.0),
-        updates=(4, 8),
+        ("PENDING",), "RUNNING", "SUCCEEDED", "FAILED", waits=((3.0, 10.0),), run_seconds=(40.0, 70.0), updates=(4, 8)
     ),
     failure=FAILURE_REASON,
     moderation=MODERATION_REASON,

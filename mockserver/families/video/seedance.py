@@ -150,10 +150,10 @@ def _lifecycle(model: str, duration: int, resolution: str) -> Lifecycle:
     base = (30.0, 60.0) if "lite" in model else (50.0, 110.0)
     scale = duration / 5 * {"480p": 0.5, "720p": 0.75, "1080p": 1.0}[resolution]
     return Lifecycle(
-        waiting=("queued",),
-        running="running",
-        succeeded="succeeded",
-        failed="failed",
+        ("queued",),
+        "running",
+        "succeeded",
+        "failed",
         waits=((3.0, 10.0),),
         run_seconds=(base[0] * scale, base[1] * scale),
     )

@@ -51,14 +51,7 @@ def _lifecycle(model: str) -> Lifecycle:
         run = (60.0, 120.0)
     else:
         run = (90.0, 180.0)
-    return Lifecycle(
-        waiting=("pending",),
-        running="processing",
-        succeeded="completed",
-        failed="failed",
-        waits=((5.0, 15.0),),
-        run_seconds=run,
-    )
+    return Lifecycle(("pending",), "processing", "completed", "failed", waits=((5.0, 15.0),), run_seconds=run)
 
 
 # Each task runs on its model's lifecycle (`submit(lifecycle=...)`).

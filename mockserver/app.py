@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockserver import control, media
 from mockserver.contracts import Contracts, load_contracts
-from mockserver.errors import ApiError, Envelope, error_response
+from mockserver.errors import ApiError, Envelope, error_response, internal_error
 from mockserver.models import Model, ModelCatalog
 from mockserver.pipeline import endpoint_app, endpoint_asgi
 from mockserver.registry import Registry, load_families
@@ -129,8 +129,7 @@ def create_app(settings: Settings | None = None, *, contracts: Contracts | None 
 
     async def crashed(request: Request, exc: Exception) -> Response:
         log.exception("mockserver bug outside any operation")
-        err = ApiError(500, f"mockserver internal error: {exc!r}", code="mock_bug")
-        return error_response(guess(request), err)
+        return error_response(guess(request), internal_error(exc))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:

@@ -82,6 +82,12 @@ def openai_envelope(err: ApiError, request_id: str) -> tuple[int, Any]:
     }
 
 
+def internal_error(exc: BaseException, where: str | None = None) -> ApiError:
+    """What an unexpected exception becomes: a 500 that says it is a mockserver bug, never a bare one."""
+    place = f" while serving {where}" if where else ""
+    return ApiError(500, f"mockserver internal error{place}: {exc!r}", code="mock_bug")
+
+
 def error_response(envelope: Envelope, err: ApiError, request_id: str | None = None) -> Response:
     """A JSON response in `envelope`'s shape (with the request id header the gateway sets)."""
     rid = request_id or new_request_id()

@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockserver.answers import JSONAnswer
 from mockserver.contracts import Contract, Issue
-from mockserver.errors import ApiError, Envelope, error_response, new_request_id
+from mockserver.errors import ApiError, Envelope, error_response, internal_error, new_request_id
 from mockserver.faults import Fault
 from mockserver.journal import Entry
 from mockserver.state import MockState
@@ -508,8 +508,7 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
             return _finish(call, error_response(family, err, call.request_id))
         except Exception as exc:  # a bug in the emulator: say so in the family's envelope, never a bare 500
             log.exception("mockserver bug while serving %s", contract.id)
-            bug = ApiError(500, f"mockserver internal error while serving {contract.id}: {exc!r}", code="mock_bug")
-            return _finish(call, error_response(family, bug, call.request_id))
+            return _finish(call, error_response(family, internal_error(exc, contract.id), call.request_id))
         if state.settings.strict_responses:
             response = _strict(call, response)
         return _finish(call, response)
@@ -529,7 +528,7 @@ def endpoint_asgi(run: Callable[[Request], Awaitable[Response]], family: Envelop
             response = await run(Request(scope, receive, send))
         except Exception as exc:
             log.exception("mockserver bug while answering %s", scope["path"])
-            response = error_response(family, ApiError(500, f"mockserver internal error: {exc!r}", code="mock_bug"))
+            response = error_response(family, internal_error(exc))
         await response(scope, receive, send)
 
     return asgi

@@ -48,34 +48,6 @@ MODAL = "MODAL"
 SUCCESS_STATUS = "SUCCESS"
 FAILURE_STATUS = "FAILURE"
 
-CHANGEABLE = "关联任务不允许执行变化"
-OK = "成功"
-TIMEOUT_REASON = "任务超时"
-GATEWAY_TIMEOUT_REASON = "上游任务超时（超过1小时）"
-
-# Task statuses and what they mean to the engine.
-NOT_START = "NOT_START"
-SUBMITTED = "SUBMITTED"
-IN_PROGRESS = "IN_PROGRESS"
-MODAL = "MODAL"
-SUCCESS_STATUS = "SUCCESS"
-FAILURE_STATUS = "FAILURE"
-
-# Actions whose result is a 2x2 grid (and grid buttons) vs a single image.
-GRID_ACTIONS = frozenset(
-    {
-        "IMAGINE",
-        "VARIATION",
-        "REROLL",
-        "BLEND",
-        "HIGH_VARIATION",
-        "LOW_VARIATION",
-        "ZOOM",
-        "PAN",
-        "CUSTOM_ZOOM",
-        "INPAINT",
-    }
-)
 CHANGEABLE = frozenset({"IMAGINE", "VARIATION", "REROLL", "BLEND"})
 
 

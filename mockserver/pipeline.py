@@ -27,6 +27,7 @@ from mockserver.contracts import Contract, Issue
 from mockserver.errors import ApiError, Envelope, error_response, internal_error, new_request_id
 from mockserver.faults import Fault
 from mockserver.journal import Entry
+from mockserver.latency import LatencyError, Pace, output_tokens
 from mockserver.state import MockState
 
 log = logging.getLogger("mockserver")
@@ -54,6 +55,8 @@ class Endpoint:
     path: str | None = None
     method: str | None = None
     auth: bool = True
+    # A model call: `--latency` / `x-mock-latency` pace its answer (time to first token, token rate).
+    paced: bool = False
 
 
 class Call:
@@ -71,6 +74,7 @@ class Call:
         "journal_entry",
         "now",
         "path_params",
+        "playback",
         "query",
         "raw_body",
         "request",
@@ -96,6 +100,8 @@ class Call:
         self._request_id = ""
         self.journal_entry: Entry | None = None
         self._rng: random.Random | None = None
+        # (seconds, chunks) of an audio answer, so `--latency` streams it at playback rate.
+        self.playback: tuple[float, int] | None = None
 
     @property
     def request_id(self) -> str:
@@ -503,7 +509,10 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
                         resp = stub.response
                         return _finish(call, JSONAnswer(resp["body"], resp["status"], resp["headers"]))
                     call.stub = stub.reply
+            pace = _pace(call) if endpoint.paced else None
             response = await handler(call)
+            if pace is not None:
+                response = await _paced(call, response, pace)
         except ApiError as err:
             return _finish(call, error_response(family, err, call.request_id))
         except Exception as exc:  # a bug in the emulator: say so in the family's envelope, never a bare 500
@@ -514,6 +523,30 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
         return _finish(call, response)
 
     return run
+
+
+def _pace(call: Call) -> Pace | None:
+    """The delays this call's answer keeps, if any latency applies (a bad `x-mock-latency` is a 400)."""
+    state = call.state
+    header = call.headers.get("x-mock-latency")
+    if header is None and state.latency is None and state.latency_override is None:
+        return None  # the common case costs two lookups
+    body = call.body
+    model = body.get("model") if isinstance(body, dict) else None
+    model = model if isinstance(model, str) else call.path_params.get("model", "")
+    try:
+        return state.pace_for(call.contract.id, model, body, call.canonical_body(), header)
+    except LatencyError as exc:
+        raise ApiError(400, str(exc), param="x-mock-latency") from None
+
+
+async def _paced(call: Call, response: Response, pace: Pace) -> Response:
+    """A stream sends each chunk after its delay; any other answer waits TTFT + tokens / rate first."""
+    if isinstance(response, StreamingResponse):
+        response.body_iterator = pace.stream(response.body_iterator, playback=call.playback)
+    elif response.status_code < 400:
+        await asyncio.sleep(pace.whole(output_tokens(getattr(response, "payload", None))))
+    return response
 
 
 def endpoint_asgi(run: Callable[[Request], Awaitable[Response]], family: Envelope) -> ASGIApp:

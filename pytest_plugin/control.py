@@ -97,6 +97,12 @@ class Emulator:
         result: dict[str, Any] = self.control("POST", "faults", {**(rule or {}), **fields})
         return result
 
+    def latency(self, mode: str = "realistic", *, scale: float = 1.0) -> dict[str, Any]:
+        """Pace model answers (`realistic` profiles, every delay × `scale`) until the next reset — the
+        fixtures reset before each test, so it lasts one test. `latency("none")` turns it off."""
+        result: dict[str, Any] = self.control("POST", "latency", {"mode": mode, "scale": scale})
+        return result
+
     def stub(self, rule: Mapping[str, Any] | None = None, /, **fields: Any) -> dict[str, Any]:
         """Fix generated content for matching requests (`match` regex or `operation`/`body_json` +
         `content`, `tool_calls`, `reasoning`, `json`, or a whole `response`)."""

@@ -266,4 +266,4 @@ async def create_message(call: Call) -> Response:
     return call.json(message)
 
 
-ROUTES = [Endpoint("claude_messages", create_message)]
+ROUTES = [Endpoint("claude_messages", create_message, paced=True)]

@@ -160,6 +160,7 @@ async def get_model(call: Call) -> Response:
     return call.json(model_info(model_id).describe())
 
 
+_PACED = ("gemini_generate_content", "gemini_stream_generate_content")  # model calls: `--latency` paces them
 _ACTIONS = (
     ("gemini_generate_content", generate_content, "generateContent"),
     ("gemini_stream_generate_content", stream_generate_content, "streamGenerateContent"),
@@ -197,8 +198,11 @@ ENVELOPES: dict[str, Envelope] = {"gemini": gemini_envelope}
 
 
 ROUTES = [
-    *(Endpoint(op, handler) for op, handler, _ in _ACTIONS),
-    *(Endpoint(op, handler, path=f"/v1/models/{{model}}:{action}") for op, handler, action in _ACTIONS),
+    *(Endpoint(op, handler, paced=op in _PACED) for op, handler, _ in _ACTIONS),
+    *(
+        Endpoint(op, handler, path=f"/v1/models/{{model}}:{action}", paced=op in _PACED)
+        for op, handler, action in _ACTIONS
+    ),
     Endpoint("gemini_models_list", list_models),
     Endpoint("gemini_models_get", get_model),
 ]

@@ -17,7 +17,8 @@ RECORD_MODES = ("none", "once", "new_episodes", "all")
 DEFAULT_UPSTREAM = "https://api.yescale.io"
 DEFAULT_MATCH_ON = ("method", "path", "query", "body")
 MARKER_HELP = (
-    "cassette(name=None, *, record_mode=None, match_on=None, replay_timing=None): replay this test's YEScale traffic from "
+    "cassette(name=None, *, record_mode=None, match_on=None, replay_timing=None): replay this test's YEScale "
+    "traffic from "
     "cassettes/<test module>/<test name>.yaml (record_mode 'none', the default, never touches the network); "
     "'once' records a missing cassette through the recording proxy, 'new_episodes' adds what is missing, "
     "'all' records everything again. match_on: names of the request matchers (default method, path, query, body). "

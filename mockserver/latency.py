@@ -216,6 +216,7 @@ def output_tokens(payload: Any) -> int:
 
 
 Sleep = Callable[[float], Awaitable[Any]]
+Clock = Callable[[], float]
 
 
 class Pace:
@@ -225,8 +226,13 @@ class Pace:
     gets the same delays. `scale` multiplies every delay (`--latency-scale`).
     """
 
-    def __init__(self, profile: Profile, rng: random.Random, *, thinks: bool, scale: float = 1.0) -> None:
+    def __init__(
+        self, profile: Profile, rng: random.Random, *, thinks: bool, scale: float = 1.0, start: float = 0.0
+    ) -> None:
         self.profile = profile
+        # When the request arrived (event-loop time): every delay counts from here, so the work of
+        # answering is part of the time to first token and a slow moment does not push later events back.
+        self.start = start
         self.rng = rng
         self.scale = scale
         first = profile.ttft_ms
@@ -246,12 +252,20 @@ class Pace:
         """How long a non-streamed answer of `tokens` output tokens takes: TTFT + tokens / rate."""
         return self.first_s + tokens / self.profile.tokens_per_second * self.scale
 
+    async def wait_whole(self, tokens: int, *, sleep: Sleep | None = None, clock: Clock | None = None) -> None:
+        """Wait until a non-streamed answer of `tokens` output tokens is due."""
+        import asyncio
+
+        now = (clock or asyncio.get_running_loop().time)()
+        await (sleep or asyncio.sleep)(max(0.0, self.start + self.whole(tokens) - now))
+
     async def stream(
         self,
         body: AsyncIterable[Any],
         *,
         playback: tuple[float, int] | None = None,
         sleep: Sleep | None = None,
+        clock: Clock | None = None,
     ) -> AsyncIterator[Any]:
         """`body`'s chunks, each sent after its delay; `playback=(seconds, chunks)` paces audio at its
         playback rate (the chunks spread over the seconds) instead of the token rate. Each chunk goes out
@@ -259,16 +273,18 @@ class Pace:
         import asyncio
 
         wait = sleep or asyncio.sleep
-        first = True
+        now = clock or asyncio.get_running_loop().time
+        due = self.start + self.first_s
         async for chunk in body:
-            if first:
-                await wait(self.first_s)
-                first = False
-            elif playback is not None and playback[1] > 0:
-                await wait(playback[0] / playback[1] * self.scale)
-            else:
-                await wait(self.gap())
+            left = due - now()
+            if left > 0:
+                await wait(left)
             yield chunk
+            # Each event is due a gap after the previous one was due (not sent): no drift builds up.
+            if playback is not None and playback[1] > 0:
+                due += playback[0] / playback[1] * self.scale
+            else:
+                due += self.gap()
 
 
 def mode_from_header(value: str | None) -> str | None:

@@ -535,7 +535,8 @@ def _pace(call: Call) -> Pace | None:
     model = body.get("model") if isinstance(body, dict) else None
     model = model if isinstance(model, str) else call.path_params.get("model", "")
     try:
-        return state.pace_for(call.contract.id, model, body, call.canonical_body(), header)
+        start = asyncio.get_running_loop().time()
+        return state.pace_for(call.contract.id, model, body, call.canonical_body(), header, start)
     except LatencyError as exc:
         raise ApiError(400, str(exc), param="x-mock-latency") from None
 
@@ -545,7 +546,7 @@ async def _paced(call: Call, response: Response, pace: Pace) -> Response:
     if isinstance(response, StreamingResponse):
         response.body_iterator = pace.stream(response.body_iterator, playback=call.playback)
     elif response.status_code < 400:
-        await asyncio.sleep(pace.whole(output_tokens(getattr(response, "payload", None))))
+        await pace.wait_whole(output_tokens(getattr(response, "payload", None)))
     return response
 
 

@@ -93,7 +93,9 @@ class MockState:
         """The error envelope `vendor`'s operations answer in."""
         return self.envelopes.get(vendor, openai_envelope)
 
-    def pace_for(self, operation: str, model: str, body: Any, canonical_body: bytes, header: str | None) -> Pace | None:
+    def pace_for(
+        self, operation: str, model: str, body: Any, canonical_body: bytes, header: str | None, start: float = 0.0
+    ) -> Pace | None:
         """The delays of one model answer, or None when no latency applies (`x-mock-latency` first, then
         `POST /__mock/latency`, then `--latency`). Drawn from an RNG of their own, keyed like the answer's."""
         profiles, scale = self.latency_override or (self.latency, self.latency_scale)
@@ -105,7 +107,7 @@ class MockState:
         if profiles is None or not model:
             return None
         rng = self.rng_for("latency|" + operation, canonical_body)
-        return Pace(profiles.for_model(model), rng, thinks=asks_to_think(body), scale=scale)
+        return Pace(profiles.for_model(model), rng, thinks=asks_to_think(body), scale=scale, start=start)
 
     def rng_for(self, operation: str, canonical_body: bytes) -> random.Random:
         """An RNG keyed by (seed, operation, body, how many times this exact call was made before)."""

@@ -115,22 +115,34 @@ def test_the_cli_refuses_a_bad_latency_setting_in_one_line(tmp_path: Path) -> No
 # -- delays -----------------------------------------------------------------------------------
 
 
-def _schedule(pace: Pace, events: int) -> list[float]:
-    delays: list[float] = []
+class FakeTime:
+    """A clock that moves only when slept on: the delays a pace asks for, without waiting them."""
 
-    async def sleep(seconds: float) -> None:
-        delays.append(seconds)
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.delays: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        self.delays.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
+
+
+def _schedule(pace: Pace, events: int, playback: tuple[float, int] | None = None) -> list[float]:
+    fake = FakeTime()
 
     async def body() -> Any:
         for i in range(events):
             yield i
 
     async def drain() -> None:
-        async for _ in pace.stream(body(), sleep=sleep):
-            pass
+        async for _ in pace.stream(body(), playback=playback, sleep=fake.sleep, clock=fake.clock):
+            fake.now += 0.001  # sending an event takes a moment: the next delay makes up for it
 
     asyncio.run(drain())
-    return delays
+    return fake.delays
 
 
 def test_a_pace_waits_ttft_then_one_gap_per_event() -> None:
@@ -138,8 +150,8 @@ def test_a_pace_waits_ttft_then_one_gap_per_event() -> None:
     delays = _schedule(Pace(profile, random.Random(1), thinks=False), 51)
     assert 0.36 <= delays[0] <= 0.44
     gaps = delays[1:]
-    assert len(gaps) == 50 and all(0.036 <= g <= 0.044 for g in gaps)  # 2 tokens at 50/s = 40 ms ± 10%
-    assert abs(sum(gaps) / len(gaps) - 0.040) < 0.004
+    assert len(gaps) == 50 and all(0.035 <= g <= 0.043 for g in gaps)  # 2 tokens at 50/s = 40 ms ± 10%, less 1 ms
+    assert abs(sum(gaps) / len(gaps) - 0.039) < 0.004
 
 
 def test_thinking_comes_before_the_first_token_when_the_model_thinks() -> None:
@@ -152,8 +164,8 @@ def test_thinking_comes_before_the_first_token_when_the_model_thinks() -> None:
 
 def test_scale_multiplies_every_delay() -> None:
     profile = Profile("p", ttft_ms=400, tokens_per_second=50)
-    assert _schedule(Pace(profile, random.Random(1), thinks=False, scale=0.5), 3) == pytest.approx([0.2, 0.01, 0.01])
-    assert _schedule(Pace(profile, random.Random(1), thinks=False, scale=0), 3) == [0.0, 0.0, 0.0]
+    assert _schedule(Pace(profile, random.Random(1), thinks=False, scale=0.5), 3) == pytest.approx([0.2, 0.009, 0.009])
+    assert _schedule(Pace(profile, random.Random(1), thinks=False, scale=0), 3) == []  # nothing to wait for
 
 
 def test_the_same_call_gets_the_same_delays() -> None:
@@ -264,23 +276,30 @@ def test_every_format_is_paced(steady_file: Path) -> None:
 
 def test_speech_streams_at_playback_rate() -> None:
     document = {"default": {"ttft_ms": 0, "tokens_per_second": 100000}}
-    profiles = parse_profiles(document, "t")
-    pace = Pace(profiles.default, random.Random(1), thinks=False)
-    delays: list[float] = []
+    pace = Pace(parse_profiles(document, "t").default, random.Random(1), thinks=False)
+    delays = _schedule(pace, 5, playback=(2.0, 5))
+    assert delays == pytest.approx([0.399, 0.399, 0.399, 0.399])  # 5 chunks spread over 2 s of audio
 
-    async def sleep(seconds: float) -> None:
-        delays.append(seconds)
 
-    async def chunks() -> Any:
-        for _ in range(5):
-            yield b"x" * 100
+def test_a_slow_moment_does_not_push_later_events_back() -> None:
+    pace = Pace(Profile("p", ttft_ms=100, tokens_per_second=100), random.Random(1), thinks=False)
+    fake = FakeTime()
 
     async def drain() -> None:
-        async for _ in pace.stream(chunks(), playback=(2.0, 5), sleep=sleep):
-            pass
+        sent = 0
+        async for _ in pace.stream(_items(6), sleep=fake.sleep, clock=fake.clock):
+            sent += 1
+            if sent == 2:
+                fake.now += 0.035  # a stall worth three and a half events
 
     asyncio.run(drain())
-    assert delays == pytest.approx([0.0, 0.4, 0.4, 0.4, 0.4])  # 5 chunks spread over 2 s of audio
+    # After the stall the events that were due go out at once, then the pace resumes on schedule.
+    assert fake.delays == pytest.approx([0.1, 0.01, 0.005])
+
+
+async def _items(n: int) -> Any:
+    for i in range(n):
+        yield i
 
 
 def test_a_client_that_goes_away_ends_a_paced_stream_at_once(steady_file: Path) -> None:

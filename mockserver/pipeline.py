@@ -193,11 +193,17 @@ class Call:
                     return
             yield _sse_frame(name, payload)
             sent += 1
-            await asyncio.sleep(0)
+            if not sent % _YIELD_EVERY:
+                await asyncio.sleep(0)
         if terminator is not None:
             if cut is not None and sent >= cut:
                 raise _StreamCut()
             yield f"data: {terminator}\n\n".encode()
+
+
+# A long stream lets other connections run every this many events. Not after each: a loop pass costs a
+# `select` call, several times what building an event does (bench/bench_stream.py).
+_YIELD_EVERY = 32
 
 
 class _StreamCut(Exception):

@@ -14,9 +14,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mockserver import control, media
+from mockserver import control, gateway, media
 from mockserver.contracts import Contracts, load_contracts
 from mockserver.errors import ApiError, Envelope, error_response
+from mockserver.gateway import routes as gateway_routes
 from mockserver.models import Model, ModelCatalog
 from mockserver.pipeline import endpoint_app, endpoint_asgi
 from mockserver.registry import Registry, load_families
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, *, contracts: Contracts | None 
         envelopes=registry.envelopes,
         task_vendors=registry.task_vendors,
     )
+    gateway.install(state)  # before the families: the System API's account seeds its sample keys into it
     routes, served, fast = family_routes(state, registry)
 
     def guess(request: Request) -> Envelope:
@@ -139,7 +141,7 @@ def create_app(settings: Settings | None = None, *, contracts: Contracts | None 
             for hook in reversed(state.on_shutdown):
                 await hook()
 
-    all_routes = [*control.ROUTES, *media.ROUTES, *routes]
+    all_routes = [*control.ROUTES, *gateway_routes.ROUTES, *media.ROUTES, *routes]
     app = Emulator(routes=all_routes, exception_handlers={HTTPException: not_found, Exception: crashed})
     app.fast_lane = fast
     # Same routes, found through an index (see routing.py); the lifespan runs the families' hooks.

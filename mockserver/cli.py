@@ -39,6 +39,7 @@ def add_emulator_flags(parser: argparse.ArgumentParser) -> None:
     _flag(parser, "--instant", action="store_true", help="tasks finish the moment they are submitted")
     _flag(parser, "--start-time", dest="start_time", type=float, help="unix time the virtual clock starts at")
     _flag(parser, "--api-key", dest="api_key", action="append", help="accepted key (repeatable; default: any)")
+    _flag(parser, "--keys", help="JSON file of gateway keys with quota, expiry, models and rate limits")
     _flag(parser, "--store", help="task store: memory or sqlite:///PATH (default memory)")
     _flag(parser, "--stubs", help="folder of *.json content stubs loaded at start and on reset")
     _flag(

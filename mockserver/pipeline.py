@@ -63,6 +63,7 @@ class Call:
         "_rng",
         "api_key",
         "body",
+        "charge",
         "contract",
         "fault",
         "files",
@@ -89,6 +90,7 @@ class Call:
         self.raw_body: bytes = b""
         self.files: dict[str, list[UploadFile]] = {}
         self.api_key: str = ""
+        self.charge: Any = None  # what the gateway reserved for this call (mockserver.gateway)
         self.stub: dict[str, Any] | None = None
         self.fault: Fault | None = None
         self.now: float = state.clock.now()
@@ -261,10 +263,13 @@ def check_auth(call: Call, locations: tuple[tuple[str, ...], tuple[str, ...]] | 
     key = find_key(call, headers_allowed, query_allowed)
     if not key:
         raise ApiError(401, "No API key provided (send Authorization: Bearer <key>)", code="missing_api_key")
-    allowed = call.state.settings.api_key
-    if allowed and normalize_key(key) not in {normalize_key(k) for k in allowed}:
-        raise ApiError(401, "Invalid token", code="invalid_api_key")
     call.api_key = key
+    secret = key.removeprefix("sk-")  # compared exactly: only the `sk-` prefix is optional, as in new-api
+    gateway = call.state.ext.get("gateway")
+    if gateway is not None:  # keys, quota, limits, pre-consumption: mockserver.gateway
+        gateway.admit(call, key)
+    elif call.state.settings.api_key and secret not in {k.removeprefix("sk-") for k in call.state.settings.api_key}:
+        raise ApiError(401, "Invalid token", code="invalid_api_key")
 
 
 async def read_body(request: Request, limit: int, declared: str | None = None) -> bytes:
@@ -499,8 +504,8 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
                         return _finish(call, JSONAnswer(resp["body"], resp["status"], resp["headers"]))
                     call.stub = stub.reply
             response = await handler(call)
-        except ApiError as err:
-            return _finish(call, error_response(family, err, call.request_id))
+        except ApiError as err:  # gateway refusals carry their own envelope (new-api's, on every route)
+            return _finish(call, error_response(getattr(err, "envelope", None) or family, err, call.request_id))
         except Exception as exc:  # a bug in the emulator: say so in the family's envelope, never a bare 500
             log.exception("mockserver bug while serving %s", contract.id)
             bug = ApiError(500, f"mockserver internal error while serving {contract.id}: {exc!r}", code="mock_bug")
@@ -562,6 +567,8 @@ def _journal(call: Call, kind: str) -> None:
 def _finish(call: Call, response: Response) -> Response:
     if call.journal_entry is not None:
         call.journal_entry.status = response.status_code
+    if call.charge is not None:  # the gateway charges what the call used (an error costs nothing)
+        call.state.ext["gateway"].settle(call, response)
     for uploads in call.files.values():  # handlers read uploads eagerly; unclosed spool files leak
         for upload in uploads:
             upload.file.close()

@@ -215,11 +215,12 @@ class Gateway:
             "model_name": bill.model or call.contract.id,
             "prompt_tokens": prompt,
             "completion_tokens": completion,
-            "use_time": int(time.monotonic() - charge.started),
+            # Virtual seconds: with the clock stopped (as tests run) logs are byte-identical run to run.
+            "use_time": max(0, int(call.state.clock.now() - call.now)),
             "is_stream": _is_stream(call),
             "channel": 1,
             "group": key.group if key else "default",
-            "request_id": call.request_id,
+            "request_id": _log_request_id(call),
             "other": "",
         }
         charged = self.store.settle(
@@ -269,6 +270,15 @@ class Gateway:
                 "completion_tokens": 0,
             }
             self.store.refund_at(charge.reservation.secret, per_task, fails_at, refund)
+
+
+def _log_request_id(call: Call) -> str:
+    """The id an error answer carried; else one made from the virtual time and the journal entry, so logs
+    stay deterministic (a successful answer carries none) and can be matched with `/__mock/requests`."""
+    if call._request_id:
+        return call._request_id
+    entry = call.journal_entry.id if call.journal_entry is not None else 0
+    return time.strftime("%Y%m%d%H%M%S", time.gmtime(call.now)) + f"{entry:09d}mock"
 
 
 def _mask(secret: str) -> str:

@@ -486,6 +486,10 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
         try:
             if endpoint.auth:
                 check_auth(call, locations)
+            elif (guard := state.ext.get("media_guard")) is not None and not guard(
+                request.url.path, call.headers, request.query_params
+            ):  # a key-less download (e.g. /mj/image/{id}): with keys it needs one, or the link's signature
+                raise ApiError(401, "this link needs a key or the signature it was handed out with (sig)")
             if state.faults:
                 fault = state.faults.pick(**_match_args(call))
                 if fault is not None:

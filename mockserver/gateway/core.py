@@ -13,12 +13,14 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from mockserver.errors import ApiError, openai_envelope
-from mockserver.gateway import billing
+from mockserver.gateway import billing, signing
 from mockserver.gateway.keys import api_keys, ip_allowed, load_keys_file, secret_of
 from mockserver.gateway.prices import PriceTable, prices
+from mockserver.gateway.signing import LinkSigner
 from mockserver.stores.keys import (
     LOG_CONSUME,
     LOG_ERROR,
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
 EXT_KEY = "gateway"
 # Where the task engine finds the hook it calls with each submitted task (it never imports the gateway).
 TASK_HOOK = "task_submitted"
+# Where the media route and key-less endpoints find the check for links (media is core: no import here).
+MEDIA_GUARD = "media_guard"
 USER_ID = 2
 _TASK_FAMILIES = frozenset({"midjourney", "suno", "video"})
 USERNAME = "mock_user"
@@ -85,6 +89,21 @@ class Gateway:
         self.initial.extend(k for k in api_keys(settings.api_key, now=start) if k.secret not in taken)
         self.store.reset(self.initial)
         self._seeds = 0
+        # With keys, media links are signed (and served only to a key or a valid signature).
+        self.signer = LinkSigner(settings.seed, [k.secret for k in self.initial]) if self.strict else None
+
+    def media_allowed(self, path: str, headers: Mapping[str, str], query: Mapping[str, str]) -> bool:
+        """Whether a media download (`/__mock/media/...`, `/mj/image/{id}`) may be served."""
+        if self.signer is None:
+            return True
+        return signing.allowed(
+            self.signer, lambda sent: self.store.find(secret_of(sent)) is not None, path, headers, query
+        )
+
+    async def _sign_in_background(self) -> None:
+        """Links rendered outside a request (callback bodies) are signed too."""
+        if self.signer is not None:
+            self.signer.activate()
 
     def seed(self, keys: list[GatewayKey]) -> None:
         """The account's sample keys (System API): kept only when the user declared no keys of their own."""
@@ -110,6 +129,8 @@ class Gateway:
     # -- admission -------------------------------------------------------------------------------
     def admit(self, call: Call, sent: str) -> None:
         """Check the key a call sent and reserve its estimated cost; raise `GatewayError` to refuse."""
+        if self.signer is not None:
+            self.signer.activate()
         secret = secret_of(sent)
         key = self.store.find(secret)
         if key is None and self.strict:
@@ -302,5 +323,7 @@ def install(state: MockState) -> Gateway:
     gateway = Gateway(state.settings, start=state.clock.start)
     state.ext[EXT_KEY] = gateway
     state.ext[TASK_HOOK] = gateway.task_submitted
+    state.ext[MEDIA_GUARD] = gateway.media_allowed
     state.on_reset.append(gateway.reset)
+    state.on_startup.insert(0, gateway._sign_in_background)  # before the dispatcher task is started
     return gateway

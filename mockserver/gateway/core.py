@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
+import functools
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -24,8 +25,8 @@ from mockserver.gateway.signing import LinkSigner
 from mockserver.stores.keys import (
     LOG_CONSUME,
     LOG_ERROR,
-    LOG_REFUND,
     GatewayKey,
+    LogEntry,
     KeyStore,
     MemoryKeyStore,
     Refused,
@@ -224,26 +225,22 @@ class Gateway:
         if not failed:
             quota, prompt, completion = self._cost(call, response, charge)
         key = charge.key
-        row = {
-            "user_id": USER_ID,
-            "created_at": int(call.now),
-            "type": LOG_ERROR if failed else LOG_CONSUME,
-            "content": f"status {status}" if failed else self._content(bill),
-            "username": USERNAME,
-            "token_name": key.name if key else "",
-            "token_id": key.id if key else 0,
-            "key": key.masked() if key else _mask(charge.reservation.secret),
-            "model_name": bill.model or call.contract.id,
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
+        row = LogEntry(
+            LOG_ERROR if failed else LOG_CONSUME,
+            int(call.now),
+            charge.reservation.secret,
+            key.id if key else 0,
+            key.name if key else "",
+            key.group if key else "default",
+            bill.model or call.contract.id,
+            prompt,
+            completion,
             # Virtual seconds: with the clock stopped (as tests run) logs are byte-identical run to run.
-            "use_time": max(0, int(call.state.clock.now() - call.now)),
-            "is_stream": _is_stream(call),
-            "channel": 1,
-            "group": key.group if key else "default",
-            "request_id": _log_request_id(call),
-            "other": "",
-        }
+            max(0, int(call.state.clock.now() - call.now)),
+            _is_stream(call),
+            call._request_id or (call.journal_entry.id if call.journal_entry is not None else 0),
+            f"status {status}" if failed else functools.partial(self._content, bill),
+        )
         charged = self.store.settle(
             charge.reservation, quota=quota, tokens=prompt + completion, wall=time.time(), row=row
         )
@@ -278,32 +275,13 @@ class Gateway:
             return f"模型倍率 {r.model_ratio:.2f}，补全倍率 {r.completion_ratio:.2f}"
         return f"模型价格 {bill.usd:.4f}，倍数 {bill.multiplier:.2f}"
 
-    def _schedule_refunds(self, call: Call, charge: Charge, charged: int, row: dict[str, Any]) -> None:
+    def _schedule_refunds(self, call: Call, charge: Charge, charged: int, row: LogEntry) -> None:
         per_task = charged // len(charge.tasks)
         for task_id, fails_at in charge.tasks:
             if fails_at is None:
                 continue
-            refund = {
-                **row,
-                "type": LOG_REFUND,
-                "content": f"异步任务执行失败 {task_id}，补偿 {per_task}",
-                "prompt_tokens": 0,
-                "completion_tokens": 0,
-            }
+            refund = row.refund(per_task, fails_at, f"异步任务执行失败 {task_id}，补偿 {per_task}")
             self.store.refund_at(charge.reservation.secret, per_task, fails_at, refund)
-
-
-def _log_request_id(call: Call) -> str:
-    """The id an error answer carried; else one made from the virtual time and the journal entry, so logs
-    stay deterministic (a successful answer carries none) and can be matched with `/__mock/requests`."""
-    if call._request_id:
-        return call._request_id
-    entry = call.journal_entry.id if call.journal_entry is not None else 0
-    return time.strftime("%Y%m%d%H%M%S", time.gmtime(call.now)) + f"{entry:09d}mock"
-
-
-def _mask(secret: str) -> str:
-    return GatewayKey(0, secret).masked()
 
 
 def _is_stream(call: Call) -> bool:

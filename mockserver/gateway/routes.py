@@ -10,9 +10,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from mockserver.answers import JSONAnswer
-from mockserver.gateway.core import Gateway, gateway_of
+from mockserver.gateway.core import USER_ID, USERNAME, Gateway, gateway_of
 from mockserver.gateway.keys import FIELDS, KeySpecError, parse_key, secret_of
-from mockserver.stores.keys import GatewayKey
 
 # Fields `PATCH /__mock/keys/{id}` may change (the secret and id stay).
 _EDITABLE = tuple(f for f in FIELDS if f not in ("id", "key"))
@@ -152,10 +151,7 @@ async def usage(request: Request) -> Response:
         answer["status"] = found.view()["status"]
     if request.query_params.get("rows") in ("1", "true"):
         rows = gateway.store.logs(now)
-        if secret is not None:
-            masked = GatewayKey(0, secret).masked()
-            rows = [r for r in rows if r.get("key") == masked]
-        answer["rows"] = rows
+        answer["rows"] = [row.as_dict(USER_ID, USERNAME) for row in rows if secret is None or row.secret == secret]
     return JSONAnswer(answer)
 
 

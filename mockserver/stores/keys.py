@@ -15,7 +15,8 @@ import dataclasses
 import itertools
 import math
 import threading
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 # new-api's token statuses (common/constants.go).
@@ -72,12 +73,7 @@ class GatewayKey:
 
     def masked(self) -> str:
         """As new-api's `MaskTokenKey` shows it in key lists."""
-        key = self.key
-        if len(key) <= 4:
-            return "*" * len(key)
-        if len(key) <= 8:
-            return key[:2] + "****" + key[-2:]
-        return key[:4] + "**********" + key[-4:]
+        return mask(self.key)
 
     def view(self, *, full: bool = False) -> dict[str, Any]:
         """The key as the control API shows it (`full`: with the whole key)."""
@@ -98,6 +94,108 @@ class GatewayKey:
             "rate_window": self.rate_window,
             "created_time": self.created_time,
             "accessed_time": self.accessed_time,
+        }
+
+
+def mask(key: str) -> str:
+    """A key as new-api's `MaskTokenKey` shows it (`sk-a**********wxyz`)."""
+    if len(key) <= 4:
+        return "*" * len(key)
+    if len(key) <= 8:
+        return key[:2] + "****" + key[-2:]
+    return key[:4] + "**********" + key[-4:]
+
+
+class LogEntry:
+    """One usage log row, kept compact (this is written on every call) and made a dict when read."""
+
+    __slots__ = (
+        "completion_tokens",
+        "content",
+        "created_at",
+        "group",
+        "id",
+        "is_stream",
+        "key_id",
+        "key_name",
+        "model_name",
+        "prompt_tokens",
+        "quota",
+        "request_id",
+        "secret",
+        "type",
+        "use_time",
+    )
+
+    def __init__(
+        self,
+        type: int,
+        created_at: int,
+        secret: str,
+        key_id: int,
+        key_name: str,
+        group: str,
+        model_name: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+        use_time: int,
+        is_stream: bool,
+        request_id: str | int,
+        content: str | Callable[[], str],
+    ) -> None:
+        self.type = type
+        self.created_at = created_at
+        self.secret = secret
+        self.key_id = key_id
+        self.key_name = key_name
+        self.group = group
+        self.model_name = model_name
+        self.prompt_tokens = prompt_tokens
+        self.completion_tokens = completion_tokens
+        self.use_time = use_time
+        self.is_stream = is_stream
+        self.request_id = request_id
+        self.content = content
+        self.quota = 0
+        self.id = 0
+
+    def refund(self, quota: int, at: float, content: str) -> LogEntry:
+        """The refund row of this (charged) row."""
+        row = LogEntry(
+            LOG_REFUND, int(at), self.secret, self.key_id, self.key_name, self.group, self.model_name,
+            0, 0, 0, self.is_stream, self.request_id, content,
+        )  # fmt: skip
+        row.quota = quota
+        return row
+
+    def as_dict(self, user_id: int, username: str) -> dict[str, Any]:
+        """The row as new-api's log API shows it (plus the masked key)."""
+        content = self.content if isinstance(self.content, str) else self.content()
+        request_id = self.request_id
+        if isinstance(request_id, int):
+            # No id was sent with a successful answer: one from the virtual time and the journal entry
+            # (deterministic, and it matches `/__mock/requests`).
+            request_id = time.strftime("%Y%m%d%H%M%S", time.gmtime(self.created_at)) + f"{request_id:09d}mock"
+        return {
+            "id": self.id,
+            "user_id": user_id,
+            "created_at": self.created_at,
+            "type": self.type,
+            "content": content,
+            "username": username,
+            "token_name": self.key_name,
+            "token_id": self.key_id,
+            "key": mask("sk-" + self.secret),
+            "model_name": self.model_name,
+            "quota": self.quota,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "use_time": self.use_time,
+            "is_stream": self.is_stream,
+            "channel": 1,
+            "group": self.group,
+            "request_id": request_id,
+            "other": "",
         }
 
 
@@ -167,18 +265,16 @@ class KeyStore(Protocol):
         and reserve `estimate`, atomically; raises `Refused`. An unknown secret is admitted unlimited."""
         ...
 
-    def settle(
-        self, reservation: Reservation, *, quota: int, tokens: int, wall: float, row: dict[str, Any] | None
-    ) -> int:
+    def settle(self, reservation: Reservation, *, quota: int, tokens: int, wall: float, row: LogEntry | None) -> int:
         """Charge the actual `quota` against the reservation (never below zero left) and log `row`
         (its `quota` set to what was charged); returns the quota charged."""
         ...
 
-    def refund_at(self, secret: str, quota: int, due: float, row: dict[str, Any]) -> None:
+    def refund_at(self, secret: str, quota: int, due: float, row: LogEntry) -> None:
         """Give `quota` back at virtual time `due` (a task that will fail), logging `row` then."""
         ...
 
-    def logs(self, now: float) -> list[dict[str, Any]]:
+    def logs(self, now: float) -> list[LogEntry]:
         """Every log row whose time has come, oldest first."""
         ...
 
@@ -200,8 +296,8 @@ class MemoryKeyStore:
         self._by_secret: dict[str, GatewayKey] = {}
         self._ids = itertools.count(1)
         self._windows: dict[str, collections.deque[tuple[float, int]]] = {}
-        self._refunds: list[tuple[float, str, int, dict[str, Any]]] = []
-        self._log: collections.deque[dict[str, Any]] = collections.deque(maxlen=LOG_SIZE)
+        self._refunds: list[tuple[float, str, int, LogEntry]] = []
+        self._log: collections.deque[LogEntry] = collections.deque(maxlen=LOG_SIZE)
         self._usage: dict[str, Usage] = {}
         self._log_ids = itertools.count(1)
 
@@ -242,9 +338,8 @@ class MemoryKeyStore:
             return dataclasses.replace(key) if key else None
 
     def find(self, secret: str) -> GatewayKey | None:
-        with self._lock:
-            key = self._by_secret.get(secret)
-            return dataclasses.replace(key) if key else None
+        # The stored key itself (no copy: this runs on every call); callers only read it.
+        return self._by_secret.get(secret)
 
     def all_keys(self) -> list[GatewayKey]:
         with self._lock:
@@ -314,9 +409,7 @@ class MemoryKeyStore:
         if key.rpm:
             window.append((wall, -1))  # a request (tokens are appended as they are used)
 
-    def settle(
-        self, reservation: Reservation, *, quota: int, tokens: int, wall: float, row: dict[str, Any] | None
-    ) -> int:
+    def settle(self, reservation: Reservation, *, quota: int, tokens: int, wall: float, row: LogEntry | None) -> int:
         with self._lock:
             key = self._by_id.get(reservation.key_id) if reservation.key_id else None
             charged = max(0, quota)
@@ -331,19 +424,22 @@ class MemoryKeyStore:
                 if key.tpm and tokens > 0:
                     self._windows.setdefault(key.secret, collections.deque()).append((wall, tokens))
             if row is not None:
-                row = {**row, "id": next(self._log_ids), "quota": charged}
+                row.id = next(self._log_ids)
+                row.quota = charged
                 self._log.append(row)
-                usage = self._usage.setdefault(reservation.secret, Usage())
-                if row["type"] == LOG_ERROR:
+                usage = self._usage.get(reservation.secret)
+                if usage is None:
+                    usage = self._usage[reservation.secret] = Usage()
+                if row.type == LOG_ERROR:
                     usage.errors += 1
                 else:
                     usage.calls += 1
-                    usage.prompt_tokens += int(row.get("prompt_tokens", 0))
-                    usage.completion_tokens += int(row.get("completion_tokens", 0))
+                    usage.prompt_tokens += row.prompt_tokens
+                    usage.completion_tokens += row.completion_tokens
                     usage.quota += charged
             return charged
 
-    def refund_at(self, secret: str, quota: int, due: float, row: dict[str, Any]) -> None:
+    def refund_at(self, secret: str, quota: int, due: float, row: LogEntry) -> None:
         if quota <= 0:
             return
         with self._lock:
@@ -368,10 +464,13 @@ class MemoryKeyStore:
             usage = self._usage.setdefault(secret, Usage())
             usage.quota -= quota
             usage.refunded += quota
-            self._log.append({**row, "id": next(self._log_ids), "quota": quota, "created_at": int(at)})
+            row.id = next(self._log_ids)
+            row.quota = quota
+            row.created_at = int(at)
+            self._log.append(row)
 
     # -- reading ---------------------------------------------------------------------------------
-    def logs(self, now: float) -> list[dict[str, Any]]:
+    def logs(self, now: float) -> list[LogEntry]:
         with self._lock:
             self._apply_refunds(now)
             return list(self._log)

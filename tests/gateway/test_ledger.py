@@ -12,11 +12,14 @@ from mockserver.stores.keys import (
     STATUS_DISABLED,
     STATUS_EXHAUSTED,
     GatewayKey,
+    LogEntry,
     MemoryKeyStore,
     Refused,
 )
 
-ROW = {"type": LOG_CONSUME, "prompt_tokens": 1, "completion_tokens": 1}
+
+def row(secret: str = "abc", kind: int = LOG_CONSUME) -> LogEntry:
+    return LogEntry(kind, 0, secret, 1, "k", "default", "gpt-4o", 1, 1, 0, False, 0, "test")
 
 
 def store_with(**fields: object) -> MemoryKeyStore:
@@ -29,7 +32,7 @@ def test_a_reservation_becomes_the_actual_cost() -> None:
     store = store_with(unlimited_quota=False, remain_quota=1000)
     held = store.admit("abc", now=0, wall=0, estimate=600)
     assert store.find("abc").remain_quota == 400  # type: ignore[union-attr]
-    assert store.settle(held, quota=250, tokens=0, wall=0, row=ROW) == 250
+    assert store.settle(held, quota=250, tokens=0, wall=0, row=row()) == 250
     key = store.find("abc")
     assert key is not None and (key.remain_quota, key.used_quota) == (750, 250)
     assert store.usage("abc", 0).quota == 250
@@ -46,7 +49,7 @@ def test_a_call_that_does_not_fit_is_refused_and_reserves_nothing() -> None:
 def test_the_last_charge_is_capped_so_a_key_never_goes_below_zero() -> None:
     store = store_with(unlimited_quota=False, remain_quota=100)
     held = store.admit("abc", now=0, wall=0, estimate=10)
-    assert store.settle(held, quota=500, tokens=0, wall=0, row=ROW) == 100
+    assert store.settle(held, quota=500, tokens=0, wall=0, row=row()) == 100
     with pytest.raises(Refused) as refused:
         store.admit("abc", now=0, wall=0, estimate=0)
     assert refused.value.reason == "exhausted"
@@ -68,19 +71,21 @@ def test_status_and_expiry_are_checked_on_the_virtual_clock() -> None:
 def test_unknown_secrets_pass_unlimited_and_are_counted() -> None:
     store = MemoryKeyStore()
     held = store.admit("who", now=0, wall=0, estimate=50)
-    assert store.settle(held, quota=7, tokens=0, wall=0, row=ROW) == 7
+    assert store.settle(held, quota=7, tokens=0, wall=0, row=row("who")) == 7
     assert store.usage("who", 0).quota == 7 and store.usage(None, 0).calls == 1
 
 
 def test_a_refund_comes_back_when_its_time_is_reached() -> None:
     store = store_with(unlimited_quota=False, remain_quota=1000)
     held = store.admit("abc", now=0, wall=0, estimate=300)
-    store.settle(held, quota=300, tokens=0, wall=0, row=ROW)
-    store.refund_at("abc", 300, 50.0, {"type": LOG_REFUND, "content": "refund"})
+    store.settle(held, quota=300, tokens=0, wall=0, row=row())
+    store.refund_at("abc", 300, 50.0, row().refund(300, 50.0, "refund"))
     assert store.usage("abc", 49).quota == 300
     assert store.usage("abc", 50).quota == 0 and store.usage("abc", 50).refunded == 300
     assert store.find("abc").remain_quota == 1000  # type: ignore[union-attr]
-    assert [row["type"] for row in store.logs(60)] == [LOG_CONSUME, LOG_REFUND]
+    rows = [entry.as_dict(2, "u") for entry in store.logs(60)]
+    assert [r["type"] for r in rows] == [LOG_CONSUME, LOG_REFUND] and rows[1]["created_at"] == 50
+    assert rows[0]["request_id"].endswith("000000000mock") and rows[1]["quota"] == 300
 
 
 def test_requests_per_window_give_a_retry_after() -> None:
@@ -96,7 +101,7 @@ def test_requests_per_window_give_a_retry_after() -> None:
 def test_tokens_per_window_count_what_calls_used() -> None:
     store = store_with(tpm=100, rate_window=60)
     held = store.admit("abc", now=0, wall=0.0, estimate=0)
-    store.settle(held, quota=1, tokens=100, wall=1.0, row=ROW)
+    store.settle(held, quota=1, tokens=100, wall=1.0, row=row())
     with pytest.raises(Refused) as refused:
         store.admit("abc", now=0, wall=2.0, estimate=0)
     assert refused.value.reason == "tpm" and refused.value.detail["retry_after"] == 59
@@ -113,7 +118,7 @@ def test_threads_never_overspend() -> None:
                 held = store.admit("abc", now=0, wall=0, estimate=70)
             except Refused:
                 continue
-            got = store.settle(held, quota=97, tokens=0, wall=0, row=ROW)
+            got = store.settle(held, quota=97, tokens=0, wall=0, row=row())
             with lock:
                 charged.append(got)
 

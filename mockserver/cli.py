@@ -108,7 +108,12 @@ def emulator_app() -> Any:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    return run_server("mockserver.cli:emulator_app", settings_from_args(args))
+    settings = settings_from_args(args)
+    if settings.keys:  # a bad keys file is one line and exit 2, before anything binds
+        from mockserver.gateway.keys import load_keys_file
+
+        load_keys_file(settings.keys)
+    return run_server("mockserver.cli:emulator_app", settings)
 
 
 def cmd_contracts(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from mockserver.settings import SettingsError
 from mockserver.stores.keys import (
     STATUS_DISABLED,
     STATUS_ENABLED,
@@ -48,7 +49,7 @@ _MAX_WINDOW = 86_400.0
 _MAX_QUOTA = 2**53
 
 
-class KeySpecError(ValueError):
+class KeySpecError(SettingsError):
     """A key declaration is invalid; the message names the field (`keys[2].rpm: ...`)."""
 
 
@@ -136,10 +137,13 @@ def load_keys_file(path: str, *, now: float = 0.0) -> list[GatewayKey]:
         data = data.get("keys")
     if not isinstance(data, list):
         raise KeySpecError(f'--keys {path}: expected a list of keys or {{"keys": [...]}}')
-    keys = [
-        parse_key(item, where=f"keys[{i}]", origin="file", now=now, fallback_seed=f"{path}|{i}")
-        for i, item in enumerate(data)
-    ]
+    try:
+        keys = [
+            parse_key(item, where=f"keys[{i}]", origin="file", now=now, fallback_seed=f"{path}|{i}")
+            for i, item in enumerate(data)
+        ]
+    except KeySpecError as exc:
+        raise KeySpecError(f"--keys {path}: {exc}") from None
     seen: dict[str, int] = {}
     for i, key in enumerate(keys):
         if key.secret in seen:

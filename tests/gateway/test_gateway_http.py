@@ -286,3 +286,21 @@ def test_a_keys_file_declares_keys_and_a_bad_one_fails_at_start(tmp_path: Path) 
         create_app(Settings(keys=str(bad)))
     with pytest.raises(KeySpecError, match="cannot read"):
         create_app(Settings(keys=str(tmp_path / "missing.json")))
+
+
+def test_serve_refuses_a_bad_keys_file_in_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    bad = tmp_path / "keys.json"
+    bad.write_text('[{"key": "sk-a", "rpm": "fast"}]')
+    done = subprocess.run(
+        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--keys", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "listening" not in done.stdout
+    assert done.stderr.strip().splitlines() == [
+        f"mockserver: --keys {bad}: keys[0].rpm: must be a whole number in 0..1000000000 (got 'fast')"
+    ]

@@ -69,7 +69,7 @@ def test_the_price_follows_new_apis_formula(gw: TestClient) -> None:
     answer = gw.post("/v1/chat/completions", json=CHAT, headers=bearer(key)).json()
     usage = answer["usage"]
     # gpt-4o: ratio 1.25, completion ratio 4; group claude 1.75
-    expected = round((usage["prompt_tokens"] + usage["completion_tokens"] * 4) * 1.25 * 1.75)
+    expected = int((usage["prompt_tokens"] + usage["completion_tokens"] * 4) * 1.25 * 1.75 + 0.5)
     assert gw.get("/__mock/usage", params={"key": key}).json()["quota"] == expected
     prices = gw.get("/__mock/prices").json()
     assert prices["quota_per_unit"] == 500_000 and prices["groups"]["claude"] == 1.75 and prices["sources"]
@@ -304,3 +304,32 @@ def test_serve_refuses_a_bad_keys_file_in_one_line(tmp_path: Path) -> None:
     assert done.stderr.strip().splitlines() == [
         f"mockserver: --keys {bad}: keys[0].rpm: must be a whole number in 0..1000000000 (got 'fast')"
     ]
+
+
+def test_each_kind_of_call_is_priced_its_way() -> None:
+    with make(mj_concurrency=1, mj_queue_size=0) as client:
+
+        def spent(key: str) -> int:
+            return int(client.get("/__mock/usage", params={"key": key}).json()["quota"])
+
+        claude = {
+            "model": "claude-3-5-sonnet-20241022",
+            "max_tokens": 50,
+            "messages": [{"role": "user", "content": "hi"}],
+        }
+        usage = client.post("/v1/messages", json=claude, headers={"x-api-key": "sk-a"}).json()["usage"]
+        # new-api rounds half away from zero (decimal.Round), not to even
+        assert spent("sk-a") == int((usage["input_tokens"] + usage["output_tokens"] * 5) * 1.5 + 0.5)
+        assert (
+            client.post(
+                "/suno/submit/music", json={"prompt": "a song", "mv": "chirp-v3-5"}, headers=bearer("sk-s")
+            ).status_code
+            == 200
+        )
+        assert spent("sk-s") == 50_000  # suno_music $0.1
+        client.post("/kling/v1/videos/text2video", json={"prompt": "a cat", "duration": "10"}, headers=bearer("sk-v"))
+        assert spent("sk-v") == 140_000  # $0.028 a second x 10 s
+        first = client.post("/mj/submit/imagine", json=MJ, headers=bearer("sk-m")).json()
+        full = client.post("/mj/submit/imagine", json=MJ, headers=bearer("sk-m")).json()
+        assert (first["code"], full["code"]) == (1, 23)
+        assert spent("sk-m") == 50_000  # the refused submit (queue full) costs nothing

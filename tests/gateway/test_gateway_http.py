@@ -307,7 +307,7 @@ def test_serve_refuses_a_bad_keys_file_in_one_line(tmp_path: Path) -> None:
 
 
 def test_each_kind_of_call_is_priced_its_way() -> None:
-    with make(mj_concurrency=1, mj_queue_size=0) as client:
+    with make(mj_concurrency=1, mj_queue_size=1) as client:
 
         def spent(key: str) -> int:
             return int(client.get("/__mock/usage", params={"key": key}).json()["quota"])
@@ -329,7 +329,6 @@ def test_each_kind_of_call_is_priced_its_way() -> None:
         assert spent("sk-s") == 50_000  # suno_music $0.1
         client.post("/kling/v1/videos/text2video", json={"prompt": "a cat", "duration": "10"}, headers=bearer("sk-v"))
         assert spent("sk-v") == 140_000  # $0.028 a second x 10 s
-        first = client.post("/mj/submit/imagine", json=MJ, headers=bearer("sk-m")).json()
-        full = client.post("/mj/submit/imagine", json=MJ, headers=bearer("sk-m")).json()
-        assert (first["code"], full["code"]) == (1, 23)
-        assert spent("sk-m") == 50_000  # the refused submit (queue full) costs nothing
+        codes = [client.post("/mj/submit/imagine", json=MJ, headers=bearer("sk-m")).json()["code"] for _ in range(3)]
+        assert codes[0] == 1 and codes[1] in (1, 22) and codes[2] == 23
+        assert spent("sk-m") == 2 * 50_000  # the refused submit (queue full) costs nothing

@@ -46,8 +46,8 @@ TASK_HOOK = "task_submitted"
 # Where the media route and key-less endpoints find the check for links (media is core: no import here).
 MEDIA_GUARD = "media_guard"
 USER_ID = 2
-_TASK_FAMILIES = frozenset({"midjourney", "suno", "video"})
 USERNAME = "mock_user"
+_TASK_FAMILIES = frozenset({"midjourney", "suno", "video"})
 
 
 class GatewayError(ApiError):
@@ -63,7 +63,6 @@ class Charge:
     key: GatewayKey | None
     reservation: Reservation
     bill: billing.Bill
-    started: float
     tasks: list[tuple[str, float | None]] = dataclasses.field(default_factory=list)
 
 
@@ -119,8 +118,11 @@ class Gateway:
         self.store.reset(self.initial)
 
     def reset_keys(self) -> None:
-        """`DELETE /__mock/keys`: the start-up keys again (usage is kept)."""
-        self.reset()
+        """`DELETE /__mock/keys`: the start-up keys again (usage and logs are kept)."""
+        for key in self.store.all_keys():
+            self.store.remove(key.id)
+        for key in self.initial:
+            self.store.add(key)
 
     def next_seed(self) -> int:
         """A counter for generated key secrets (deterministic per server)."""
@@ -154,7 +156,7 @@ class Gateway:
             reservation = self.store.admit(secret, now=call.now, wall=time.time(), estimate=bill.estimate)
         except Refused as refused:
             raise self._refusal(refused, secret) from None
-        charge = Charge(key, reservation, bill, time.monotonic())
+        charge = Charge(key, reservation, bill)
         call.charge = charge
         _CURRENT.set(charge)
 

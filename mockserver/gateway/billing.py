@@ -8,6 +8,7 @@ new-api names the billing model after the request: the body's `model` for token-
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -74,12 +75,14 @@ def _body(call: Call) -> Mapping[str, Any]:
 
 
 def _number(value: Any, default: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        try:
-            return float(str(value).rstrip("s")) if value is not None else default
-        except ValueError:
-            return default
-    return float(value)
+    """A count or duration from a body (`5`, `"10"`, `"5s"`); `default` for anything else or non-finite."""
+    if value is None or isinstance(value, bool):
+        return default
+    try:
+        number = float(value) if isinstance(value, (int, float)) else float(str(value).rstrip("s"))
+    except (ValueError, OverflowError):
+        return default
+    return number if math.isfinite(number) else default
 
 
 def mj_mode(path: str) -> str:

@@ -15,6 +15,9 @@ from importlib import resources
 from typing import Any
 
 
+_RESOLVED_MAX = 4096
+
+
 @dataclasses.dataclass(frozen=True)
 class ModelRatio:
     """A token-priced model: `model_ratio` 1 = $2 per 1M prompt tokens; completions cost `completion_ratio`
@@ -40,6 +43,7 @@ class PriceTable:
         self.video_per_second: dict[str, float] = {k: float(v) for k, v in data["video_per_second_usd"].items()}
         self.video_resolution: dict[str, float] = {k: float(v) for k, v in data["video_resolution_ratio"].items()}
         self.sources: dict[str, str] = dict(data.get("_sources", {}))
+        self._resolved: dict[str, ModelRatio] = {}
 
     # -- lookups ---------------------------------------------------------------------------------
     def group_ratio(self, group: str) -> float:
@@ -48,14 +52,17 @@ class PriceTable:
     def ratio(self, model: str) -> ModelRatio:
         """A model's ratios: exact name, else the longest known prefix (dated variants), else the
         gateway's fallback ratio."""
-        found = self.models.get(model)
+        found = self.models.get(model) or self._resolved.get(model)
         if found is not None:
             return found
         best = ""
         for name in self.models:
             if model.startswith(name) and len(name) > len(best):
                 best = name
-        return self.models[best] if best else ModelRatio(self.default_ratio)
+        found = self.models[best] if best else ModelRatio(self.default_ratio)
+        if len(self._resolved) < _RESOLVED_MAX:  # model names come from clients: keep the memo bounded
+            self._resolved[model] = found
+        return found
 
     def call_price(self, name: str) -> float | None:
         """The per-call price in USD of a per-call model or Midjourney action, or None."""

@@ -14,7 +14,6 @@ import math
 from importlib import resources
 from typing import Any
 
-
 _RESOLVED_MAX = 4096
 
 

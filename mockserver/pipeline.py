@@ -222,11 +222,9 @@ def _strict_message(issues: list[Issue]) -> str:
 
 
 def normalize_key(key: str) -> str:
-    """new-api strips `sk-` and ignores what follows a further `-` (a channel selector)."""
-    key = key.strip()
-    if key.startswith("sk-"):
-        key = key[3:]
-    return key.split("-", 1)[0]
+    """The key as the gateway stores it: `sk-` is optional, everything else counts (a `-N` suffix is a
+    channel pin new-api refuses for ordinary users, so `sk-a-1` is not `sk-a`)."""
+    return key.strip().removeprefix("sk-")
 
 
 def key_locations(contract: Contract) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -264,11 +262,11 @@ def check_auth(call: Call, locations: tuple[tuple[str, ...], tuple[str, ...]] | 
     if not key:
         raise ApiError(401, "No API key provided (send Authorization: Bearer <key>)", code="missing_api_key")
     call.api_key = key
-    secret = key.removeprefix("sk-")  # compared exactly: only the `sk-` prefix is optional, as in new-api
+    secret = normalize_key(key)  # compared exactly: only the `sk-` prefix is optional, as in new-api
     gateway = call.state.ext.get("gateway")
     if gateway is not None:  # keys, quota, limits, pre-consumption: mockserver.gateway
         gateway.admit(call, key)
-    elif call.state.settings.api_key and secret not in {k.removeprefix("sk-") for k in call.state.settings.api_key}:
+    elif call.state.settings.api_key and secret not in {normalize_key(k) for k in call.state.settings.api_key}:
         raise ApiError(401, "Invalid token", code="invalid_api_key")
 
 

@@ -87,7 +87,7 @@ class Gateway:
             self.initial.extend(load_keys_file(settings.keys, now=start))
         taken = {k.secret for k in self.initial}
         self.initial.extend(k for k in api_keys(settings.api_key, now=start) if k.secret not in taken)
-        self.store.reset(self.initial)
+        self.store.initialize(self.initial)
         self._seeds = 0
         # With keys, media links are signed (and served only to a key or a valid signature).
         self.signer = LinkSigner(settings.seed, [k.secret for k in self.initial]) if self.strict else None
@@ -100,6 +100,12 @@ class Gateway:
             self.signer, lambda sent: self.store.find(secret_of(sent)) is not None, path, headers, query
         )
 
+    async def close(self) -> None:
+        """Let go of the store's file (a shared store keeps one open)."""
+        closer = getattr(self.store, "close", None)
+        if closer is not None:
+            closer()
+
     async def _sign_in_background(self) -> None:
         """Links rendered outside a request (callback bodies) are signed too."""
         if self.signer is not None:
@@ -111,7 +117,8 @@ class Gateway:
             return
         self.initial.extend(keys)
         for key in keys:
-            self.store.add(key)
+            if self.store.find(key.secret) is None:  # a shared store may have them from another process
+                self.store.add(key)
 
     def reset(self) -> None:
         """Back to the keys the emulator started with; usage, refunds and windows forgotten."""
@@ -297,13 +304,23 @@ def gateway_of(state: MockState) -> Gateway | None:
     return found
 
 
+def open_key_store(url: str) -> KeyStore:
+    """The key store of a `--store` URL: in the sqlite file when there is one (shared by every process)."""
+    if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
+        from mockserver.stores.sqlite_keys import SqliteKeyStore
+
+        return SqliteKeyStore(url[len("sqlite:///") :])
+    return MemoryKeyStore()
+
+
 def install(state: MockState) -> Gateway:
     """Create the state's gateway (the keys file is read now, so a bad file fails at start), its reset
     hook, and the hook the task engine calls when a call submits a task."""
-    gateway = Gateway(state.settings, start=state.clock.start)
+    gateway = Gateway(state.settings, open_key_store(state.settings.store), start=state.clock.start)
     state.ext[EXT_KEY] = gateway
     state.ext[TASK_HOOK] = gateway.task_submitted
     state.ext[MEDIA_GUARD] = gateway.media_allowed
     state.on_reset.append(gateway.reset)
     state.on_startup.insert(0, gateway._sign_in_background)  # before the dispatcher task is started
+    state.on_shutdown.append(gateway.close)
     return gateway

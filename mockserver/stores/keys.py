@@ -11,228 +11,50 @@ the same protocol, so the rules hold across workers once state is shared.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
-import itertools
 import math
 import threading
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
-# new-api's token statuses (common/constants.go).
-STATUS_ENABLED = 1
-STATUS_DISABLED = 2
-STATUS_EXPIRED = 3
-STATUS_EXHAUSTED = 4
-STATUS_NAMES = {
-    STATUS_ENABLED: "enabled",
-    STATUS_DISABLED: "disabled",
-    STATUS_EXPIRED: "expired",
-    STATUS_EXHAUSTED: "exhausted",
-}
+from mockserver.stores.key_records import (
+    LOG_CONSUME,
+    LOG_ERROR,
+    LOG_REFUND,
+    LOG_SIZE,
+    STATUS_DISABLED,
+    STATUS_ENABLED,
+    STATUS_EXHAUSTED,
+    STATUS_EXPIRED,
+    STATUS_NAMES,
+    GatewayKey,
+    LogEntry,
+    Refused,
+    Reservation,
+    Usage,
+    mask,
+)
 
-# new-api's log types (model/log.go).
-LOG_CONSUME = 2
-LOG_ERROR = 5
-LOG_REFUND = 6
-
-# Usage log rows kept (totals per key are counted without limit).
-LOG_SIZE = 100_000
-
-
-@dataclasses.dataclass
-class GatewayKey:
-    """One API key as new-api's `Token` holds it, plus the emulator's per-key rate limits.
-
-    `secret` is the key without its optional `sk-` prefix (the gateway stores it that way);
-    `remain_quota` counts down (quota units, 500,000 = 1 USD) unless `unlimited_quota`.
-    """
-
-    id: int
-    secret: str
-    name: str = ""
-    status: int = STATUS_ENABLED
-    remain_quota: int = 0
-    used_quota: int = 0
-    unlimited_quota: bool = True
-    expired_time: int = -1
-    model_limits: tuple[str, ...] = ()
-    allow_ips: tuple[str, ...] = ()
-    group: str = "default"
-    rpm: int = 0
-    tpm: int = 0
-    rate_window: float = 60.0
-    created_time: int = 0
-    accessed_time: int = 0
-    origin: str = "control"  # "seed", "file", "api-key" or "control": what a reset keeps
-
-    @property
-    def key(self) -> str:
-        """The key as a client sends it."""
-        return "sk-" + self.secret
-
-    def masked(self) -> str:
-        """As new-api's `MaskTokenKey` shows it in key lists."""
-        return mask(self.key)
-
-    def view(self, *, full: bool = False) -> dict[str, Any]:
-        """The key as the control API shows it (`full`: with the whole key)."""
-        return {
-            "id": self.id,
-            "key": self.key if full else self.masked(),
-            "name": self.name,
-            "status": STATUS_NAMES.get(self.status, str(self.status)),
-            "remain_quota": self.remain_quota,
-            "used_quota": self.used_quota,
-            "unlimited_quota": self.unlimited_quota,
-            "expired_time": self.expired_time,
-            "model_limits": list(self.model_limits),
-            "allow_ips": list(self.allow_ips),
-            "group": self.group,
-            "rpm": self.rpm,
-            "tpm": self.tpm,
-            "rate_window": self.rate_window,
-            "created_time": self.created_time,
-            "accessed_time": self.accessed_time,
-        }
-
-
-def mask(key: str) -> str:
-    """A key as new-api's `MaskTokenKey` shows it (`sk-a**********wxyz`)."""
-    if len(key) <= 4:
-        return "*" * len(key)
-    if len(key) <= 8:
-        return key[:2] + "****" + key[-2:]
-    return key[:4] + "**********" + key[-4:]
-
-
-class LogEntry:
-    """One usage log row, kept compact (this is written on every call) and made a dict when read."""
-
-    __slots__ = (
-        "completion_tokens",
-        "content",
-        "created_at",
-        "group",
-        "id",
-        "is_stream",
-        "key_id",
-        "key_name",
-        "model_name",
-        "prompt_tokens",
-        "quota",
-        "request_id",
-        "secret",
-        "type",
-        "use_time",
-    )
-
-    def __init__(
-        self,
-        type: int,
-        created_at: int,
-        secret: str,
-        key_id: int,
-        key_name: str,
-        group: str,
-        model_name: str,
-        prompt_tokens: int,
-        completion_tokens: int,
-        use_time: int,
-        is_stream: bool,
-        request_id: str | int,
-        content: str | Callable[[], str],
-    ) -> None:
-        self.type = type
-        self.created_at = created_at
-        self.secret = secret
-        self.key_id = key_id
-        self.key_name = key_name
-        self.group = group
-        self.model_name = model_name
-        self.prompt_tokens = prompt_tokens
-        self.completion_tokens = completion_tokens
-        self.use_time = use_time
-        self.is_stream = is_stream
-        self.request_id = request_id
-        self.content = content
-        self.quota = 0
-        self.id = 0
-
-    def refund(self, quota: int, at: float, content: str) -> LogEntry:
-        """The refund row of this (charged) row."""
-        row = LogEntry(
-            LOG_REFUND, int(at), self.secret, self.key_id, self.key_name, self.group, self.model_name,
-            0, 0, 0, self.is_stream, self.request_id, content,
-        )  # fmt: skip
-        row.quota = quota
-        return row
-
-    def as_dict(self, user_id: int, username: str) -> dict[str, Any]:
-        """The row as new-api's log API shows it (plus the masked key)."""
-        content = self.content if isinstance(self.content, str) else self.content()
-        request_id = self.request_id
-        if isinstance(request_id, int):
-            # No id was sent with a successful answer: one from the virtual time and the journal entry
-            # (deterministic, and it matches `/__mock/requests`).
-            request_id = time.strftime("%Y%m%d%H%M%S", time.gmtime(self.created_at)) + f"{request_id:09d}mock"
-        return {
-            "id": self.id,
-            "user_id": user_id,
-            "created_at": self.created_at,
-            "type": self.type,
-            "content": content,
-            "username": username,
-            "token_name": self.key_name,
-            "token_id": self.key_id,
-            "key": mask("sk-" + self.secret),
-            "model_name": self.model_name,
-            "quota": self.quota,
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "use_time": self.use_time,
-            "is_stream": self.is_stream,
-            "channel": 1,
-            "group": self.group,
-            "request_id": request_id,
-            "other": "",
-        }
-
-
-class Refused(Exception):
-    """`admit` said no: `reason` is one of `disabled`, `expired`, `exhausted`, `exhausted_status`,
-    `rpm`, `tpm`, `quota` (not enough left for the estimate); `detail` carries the numbers."""
-
-    def __init__(self, reason: str, key: GatewayKey, **detail: Any) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.key = key
-        self.detail = detail
-
-
-@dataclasses.dataclass
-class Reservation:
-    """What `admit` set aside for one call: settled exactly once."""
-
-    secret: str
-    key_id: int
-    reserved: int
-    limited: bool
-
-
-@dataclasses.dataclass
-class Usage:
-    """Totals of one key: calls, tokens and quota (refunds already taken off)."""
-
-    calls: int = 0
-    errors: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    quota: int = 0
-    refunded: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "usd": round(self.quota / 500_000, 6)}
+__all__ = [
+    "LOG_CONSUME",
+    "LOG_ERROR",
+    "LOG_REFUND",
+    "LOG_SIZE",
+    "STATUS_DISABLED",
+    "STATUS_ENABLED",
+    "STATUS_EXHAUSTED",
+    "STATUS_EXPIRED",
+    "STATUS_NAMES",
+    "GatewayKey",
+    "KeyStore",
+    "LogEntry",
+    "MemoryKeyStore",
+    "Refused",
+    "Reservation",
+    "Usage",
+    "mask",
+]
 
 
 class KeyStore(Protocol):
@@ -240,6 +62,10 @@ class KeyStore(Protocol):
 
     def reset(self, keys: Iterable[GatewayKey]) -> None:
         """Forget every key, reservation, window, refund and log row; start over with `keys`."""
+        ...
+
+    def initialize(self, keys: Iterable[GatewayKey]) -> None:
+        """`reset(keys)`, unless the store already holds state (one shared by another process)."""
         ...
 
     def add(self, key: GatewayKey) -> GatewayKey:
@@ -294,38 +120,77 @@ class MemoryKeyStore:
         self._lock = threading.Lock()
         self._by_id: dict[int, GatewayKey] = {}
         self._by_secret: dict[str, GatewayKey] = {}
-        self._ids = itertools.count(1)
+        self._next_id = 1
         self._windows: dict[str, collections.deque[tuple[float, int]]] = {}
         self._refunds: list[tuple[float, str, int, LogEntry]] = []
         self._log: collections.deque[LogEntry] = collections.deque(maxlen=LOG_SIZE)
         self._usage: dict[str, Usage] = {}
-        self._log_ids = itertools.count(1)
+        self._next_log = 1
+
+    # -- the hooks a shared store overrides ------------------------------------------------------
+    @contextlib.contextmanager
+    def _tx(self, write: bool = True) -> Iterator[None]:
+        """One atomic operation on the state (here: the lock)."""
+        with self._lock:
+            yield
+
+    def _emit(self, row: LogEntry) -> None:
+        self._log.append(row)
+
+    def _new_log_id(self) -> int:
+        self._next_log += 1
+        return self._next_log - 1
+
+    def initialize(self, keys: Iterable[GatewayKey]) -> None:
+        """Start with `keys` unless the store already holds state (a shared file another process began)."""
+        self.reset(keys)
 
     # -- keys ------------------------------------------------------------------------------------
     def reset(self, keys: Iterable[GatewayKey]) -> None:
-        with self._lock:
+        with self._tx():
             self._by_id.clear()
             self._by_secret.clear()
             self._windows.clear()
             self._refunds.clear()
             self._log.clear()
             self._usage.clear()
-            self._ids = itertools.count(1)
-            self._log_ids = itertools.count(1)
+            self._next_id = 1
+            self._next_log = 1
             for key in keys:
                 self._add(dataclasses.replace(key))
 
     def add(self, key: GatewayKey) -> GatewayKey:
-        with self._lock:
+        with self._tx():
             return dataclasses.replace(self._add(dataclasses.replace(key)))
+
+    def dump(self) -> dict[str, Any]:
+        """The state a shared store keeps between operations (everything but the log rows)."""
+        return {
+            "keys": list(self._by_id.values()),
+            "windows": self._windows,
+            "refunds": self._refunds,
+            "usage": self._usage,
+            "next_id": self._next_id,
+            "next_log": self._next_log,
+        }
+
+    def load(self, state: dict[str, Any]) -> None:
+        """Take over `dump()`'s state (a shared store calls this when another process changed it)."""
+        self._by_id = {k.id: k for k in state["keys"]}
+        self._by_secret = {k.secret: k for k in state["keys"]}
+        self._windows = state["windows"]
+        self._refunds = state["refunds"]
+        self._usage = state["usage"]
+        self._next_id = state["next_id"]
+        self._next_log = state["next_log"]
 
     def _add(self, key: GatewayKey) -> GatewayKey:
         if key.secret in self._by_secret:
             raise ValueError(f"key {key.masked()} exists already (id {self._by_secret[key.secret].id})")
         if not key.id:
-            key.id = next(self._ids)
-            while key.id in self._by_id:
-                key.id = next(self._ids)
+            while self._next_id in self._by_id:
+                self._next_id += 1
+            key.id = self._next_id
         elif key.id in self._by_id:
             raise ValueError(f"key id {key.id} exists already")
         self._by_id[key.id] = key
@@ -333,20 +198,21 @@ class MemoryKeyStore:
         return key
 
     def get(self, key_id: int) -> GatewayKey | None:
-        with self._lock:
+        with self._tx(write=False):
             key = self._by_id.get(key_id)
             return dataclasses.replace(key) if key else None
 
     def find(self, secret: str) -> GatewayKey | None:
         # The stored key itself (no copy: this runs on every call); callers only read it.
-        return self._by_secret.get(secret)
+        with self._tx(write=False):
+            return self._by_secret.get(secret)
 
     def all_keys(self) -> list[GatewayKey]:
-        with self._lock:
+        with self._tx(write=False):
             return [dataclasses.replace(k) for k in sorted(self._by_id.values(), key=lambda k: k.id)]
 
     def update(self, key_id: int, changes: Mapping[str, Any]) -> GatewayKey | None:
-        with self._lock:
+        with self._tx():
             key = self._by_id.get(key_id)
             if key is None:
                 return None
@@ -355,7 +221,7 @@ class MemoryKeyStore:
             return dataclasses.replace(key)
 
     def remove(self, key_id: int) -> bool:
-        with self._lock:
+        with self._tx():
             key = self._by_id.pop(key_id, None)
             if key is None:
                 return False
@@ -364,7 +230,7 @@ class MemoryKeyStore:
 
     # -- admission and charging ------------------------------------------------------------------
     def admit(self, secret: str, *, now: float, wall: float, estimate: int) -> Reservation:
-        with self._lock:
+        with self._tx():
             self._apply_refunds(now)
             key = self._by_secret.get(secret)
             if key is None:
@@ -410,7 +276,7 @@ class MemoryKeyStore:
             window.append((wall, -1))  # a request (tokens are appended as they are used)
 
     def settle(self, reservation: Reservation, *, quota: int, tokens: int, wall: float, row: LogEntry | None) -> int:
-        with self._lock:
+        with self._tx():
             key = self._by_id.get(reservation.key_id) if reservation.key_id else None
             charged = max(0, quota)
             if key is not None and key.secret == reservation.secret:
@@ -424,9 +290,9 @@ class MemoryKeyStore:
                 if key.tpm and tokens > 0:
                     self._windows.setdefault(key.secret, collections.deque()).append((wall, tokens))
             if row is not None:
-                row.id = next(self._log_ids)
+                row.id = self._new_log_id()
                 row.quota = charged
-                self._log.append(row)
+                self._emit(row)
                 usage = self._usage.get(reservation.secret)
                 if usage is None:
                     usage = self._usage[reservation.secret] = Usage()
@@ -442,7 +308,7 @@ class MemoryKeyStore:
     def refund_at(self, secret: str, quota: int, due: float, row: LogEntry) -> None:
         if quota <= 0:
             return
-        with self._lock:
+        with self._tx():
             self._refunds.append((due, secret, quota, row))
 
     def _apply_refunds(self, now: float) -> None:
@@ -464,19 +330,19 @@ class MemoryKeyStore:
             usage = self._usage.setdefault(secret, Usage())
             usage.quota -= quota
             usage.refunded += quota
-            row.id = next(self._log_ids)
+            row.id = self._new_log_id()
             row.quota = quota
             row.created_at = int(at)
-            self._log.append(row)
+            self._emit(row)
 
     # -- reading ---------------------------------------------------------------------------------
     def logs(self, now: float) -> list[LogEntry]:
-        with self._lock:
+        with self._tx():
             self._apply_refunds(now)
             return list(self._log)
 
     def usage(self, secret: str | None, now: float) -> Usage:
-        with self._lock:
+        with self._tx():
             self._apply_refunds(now)
             if secret is not None:
                 return dataclasses.replace(self._usage.get(secret, Usage()))
@@ -488,7 +354,7 @@ class MemoryKeyStore:
 
     def refresh(self, now: float) -> None:
         """Apply refunds that are due (reads of keys call this first)."""
-        with self._lock:
+        with self._tx():
             self._apply_refunds(now)
 
 

@@ -332,3 +332,14 @@ def test_each_kind_of_call_is_priced_its_way() -> None:
         codes = [client.post("/mj/submit/imagine", json=MJ, headers=bearer("sk-m")).json()["code"] for _ in range(3)]
         assert codes[0] == 1 and codes[1] in (1, 22) and codes[2] == 23
         assert spent("sk-m") == 2 * 50_000  # the refused submit (queue full) costs nothing
+
+
+def test_two_servers_on_one_sqlite_store_share_keys_and_quota(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'state.db'}"
+    with make(api_key=("sk-admin",), store=store) as first, make(api_key=("sk-admin",), store=store) as second:
+        key = new_key(first, quota=700)
+        assert second.post("/v1/chat/completions", json=CHAT, headers=bearer(key)).status_code == 200
+        err = gateway_error(first.post("/v1/chat/completions", json=CHAT, headers=bearer(key)), 403)
+        assert err["code"] == "pre_consume_token_quota_failed"  # the other server's charge counts here
+        usage = first.get("/__mock/usage", params={"key": key, "rows": "1"}).json()
+        assert usage["calls"] == 1 and usage["quota"] + usage["remain_quota"] == 700 and len(usage["rows"]) == 1

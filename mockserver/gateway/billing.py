@@ -7,10 +7,9 @@ new-api names the billing model after the request: the body's `model` for token-
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mockserver.gateway.prices import PriceTable
 
@@ -55,10 +54,10 @@ _TOKEN_FAMILIES = frozenset({"anthropic", "gemini"})
 _TOKEN_OPERATIONS = frozenset({"chat_completions", "completions_create", "embeddings_create", "responses_create"})
 
 
-@dataclasses.dataclass(frozen=True)
-class Bill:
+class Bill(NamedTuple):
     """How one call is priced: `kind` is `tokens` (from its usage), `call` (`usd` per call × `count`),
-    `speech` (characters as tokens), or `free`; `estimate` is what is reserved before it runs."""
+    `speech` (characters as tokens), or `free`; `estimate` is what is reserved before it runs.
+    (A tuple: one is made per call.)"""
 
     model: str
     kind: str
@@ -133,15 +132,31 @@ def max_tokens(body: Mapping[str, Any]) -> int:
     return 0
 
 
+def _kind(operation: str, family: str, method: str) -> str:
+    """How an operation is billed, whatever the request: `free`, `tokens` or `other` (decided per call)."""
+    if method in ("GET", "HEAD") or operation in FREE_OPERATIONS or family == "yescale":
+        return "free"
+    return "tokens" if operation in _TOKEN_OPERATIONS or family in _TOKEN_FAMILIES else "other"
+
+
+_KINDS: dict[tuple[str, str], str] = {}
+
+
 def plan(call: Call, table: PriceTable, group: str) -> Bill:
     """How this call will be priced, and what to reserve for it before it runs."""
     contract = call.contract
     op, family = contract.id, contract.family
-    if call.request.method in ("GET", "HEAD") or op in FREE_OPERATIONS or family == "yescale":
+    method = call.request.scope["method"]
+    kind = _KINDS.get((op, method))
+    if kind is None:
+        kind = _KINDS[(op, method)] = _kind(op, family, method)
+    if kind == "free":
         return FREE
-    body = _body(call)
-    if op in _TOKEN_OPERATIONS or family in _TOKEN_FAMILIES:
-        model = token_model(call)
+    body = call.body if isinstance(call.body, dict) else {}
+    if kind == "tokens":
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            model = token_model(call)
         prompt_estimate = len(call.raw_body) // 4
         return Bill(model, "tokens", table.estimate(model, group, prompt_estimate, max_tokens(body)))
     if op == "audio_speech":

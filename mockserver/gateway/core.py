@@ -11,8 +11,6 @@ are answered in its OpenAI-shaped envelope on every route, as `abortWithOpenAiMe
 from __future__ import annotations
 
 import contextvars
-import dataclasses
-import functools
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -56,14 +54,16 @@ class GatewayError(ApiError):
     envelope = staticmethod(openai_envelope)
 
 
-@dataclasses.dataclass
 class Charge:
     """One admitted call: its key, what was reserved, how it is billed, and tasks it submitted."""
 
-    key: GatewayKey | None
-    reservation: Reservation
-    bill: billing.Bill
-    tasks: list[tuple[str, float | None]] = dataclasses.field(default_factory=list)
+    __slots__ = ("bill", "key", "reservation", "tasks")
+
+    def __init__(self, key: GatewayKey | None, reservation: Reservation, bill: billing.Bill) -> None:
+        self.key = key
+        self.reservation = reservation
+        self.bill = bill
+        self.tasks: list[tuple[str, float | None]] = []
 
 
 # The call being served in this task (set by `admit`), so a task engine hook can find its charge.
@@ -159,10 +159,14 @@ class Gateway:
         bill = billing.plan(call, self.prices, group)
         if key is not None and key.model_limits and bill.kind != "free" and bill.model not in key.model_limits:
             raise GatewayError(403, f"该令牌无权访问模型 {bill.model}")
-        try:
-            reservation = self.store.admit(secret, now=call.now, wall=time.time(), estimate=bill.estimate)
-        except Refused as refused:
-            raise self._refusal(refused, secret) from None
+        if key is None:  # an unknown key in open mode: unlimited, nothing to check or reserve
+            reservation = Reservation(secret, 0, 0, False)
+        else:
+            wall = time.time() if key.rpm or key.tpm else 0.0
+            try:
+                reservation = self.store.admit(secret, now=call.now, wall=wall, estimate=bill.estimate)
+            except Refused as refused:
+                raise self._refusal(refused, secret) from None
         charge = Charge(key, reservation, bill)
         call.charge = charge
         _CURRENT.set(charge)
@@ -227,7 +231,8 @@ class Gateway:
         bill = charge.bill
         status = response.status_code
         if bill.kind == "free":  # reads cost nothing and are not logged, as in new-api
-            self.store.settle(charge.reservation, quota=0, tokens=0, wall=time.time(), row=None)
+            if charge.reservation.reserved:
+                self.store.settle(charge.reservation, quota=0, tokens=0, wall=0.0, row=None)
             return
         prompt = completion = quota = 0
         failed = status >= 400
@@ -248,11 +253,10 @@ class Gateway:
             max(0, int(call.state.clock.now() - call.now)),
             _is_stream(call),
             call._request_id or (call.journal_entry.id if call.journal_entry is not None else 0),
-            f"status {status}" if failed else functools.partial(self._content, bill),
+            f"status {status}" if failed else (None if bill.kind in ("tokens", "speech") else self._content(bill)),
         )
-        charged = self.store.settle(
-            charge.reservation, quota=quota, tokens=prompt + completion, wall=time.time(), row=row
-        )
+        wall = time.time() if key is not None and key.tpm else 0.0
+        charged = self.store.settle(charge.reservation, quota=quota, tokens=prompt + completion, wall=wall, row=row)
         if charged and charge.tasks:
             self._schedule_refunds(call, charge, charged, row)
 
@@ -279,10 +283,13 @@ class Gateway:
         return bill.estimate, 0, 0
 
     def _content(self, bill: billing.Bill) -> str:
-        if bill.kind in ("tokens", "speech"):
-            r = self.prices.ratio(bill.model)
-            return f"模型倍率 {r.model_ratio:.2f}，补全倍率 {r.completion_ratio:.2f}"
         return f"模型价格 {bill.usd:.4f}，倍数 {bill.multiplier:.2f}"
+
+    def describe(self, row: LogEntry) -> str:
+        """The content of a token-priced row (written when read: the hot path only keeps numbers)."""
+        r = self.prices.ratio(row.model_name)
+        group = self.prices.group_ratio(row.group)
+        return f"模型倍率 {r.model_ratio:.2f}，补全倍率 {r.completion_ratio:.2f}，分组倍率 {group:.2f}"
 
     def _schedule_refunds(self, call: Call, charge: Charge, charged: int, row: LogEntry) -> None:
         per_task = charged // len(charge.tasks)

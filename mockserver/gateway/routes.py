@@ -151,7 +151,9 @@ async def usage(request: Request) -> Response:
         answer["status"] = found.view()["status"]
     if request.query_params.get("rows") in ("1", "true"):
         rows = gateway.store.logs(now)
-        answer["rows"] = [row.as_dict(USER_ID, USERNAME) for row in rows if secret is None or row.secret == secret]
+        answer["rows"] = [
+            row.as_dict(USER_ID, USERNAME, gateway.describe) for row in rows if secret is None or row.secret == secret
+        ]
     return JSONAnswer(answer)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 # new-api's token statuses (common/constants.go).
 STATUS_ENABLED = 1
@@ -94,71 +94,37 @@ def mask(key: str) -> str:
     return key[:4] + "**********" + key[-4:]
 
 
-class LogEntry:
-    """One usage log row, kept compact (this is written on every call) and made a dict when read."""
+class LogEntry(NamedTuple):
+    """One usage log row. A tuple of plain values on purpose: one is kept per call, and tuples of atomic
+    values leave the garbage collector's lists, so a long log costs later requests nothing. `content`
+    None means "describe it when read" (see `as_dict`); the store fills in `id` and `quota`."""
 
-    __slots__ = (
-        "completion_tokens",
-        "content",
-        "created_at",
-        "group",
-        "id",
-        "is_stream",
-        "key_id",
-        "key_name",
-        "model_name",
-        "prompt_tokens",
-        "quota",
-        "request_id",
-        "secret",
-        "type",
-        "use_time",
-    )
-
-    def __init__(
-        self,
-        type: int,
-        created_at: int,
-        secret: str,
-        key_id: int,
-        key_name: str,
-        group: str,
-        model_name: str,
-        prompt_tokens: int,
-        completion_tokens: int,
-        use_time: int,
-        is_stream: bool,
-        request_id: str | int,
-        content: str | Callable[[], str],
-    ) -> None:
-        self.type = type
-        self.created_at = created_at
-        self.secret = secret
-        self.key_id = key_id
-        self.key_name = key_name
-        self.group = group
-        self.model_name = model_name
-        self.prompt_tokens = prompt_tokens
-        self.completion_tokens = completion_tokens
-        self.use_time = use_time
-        self.is_stream = is_stream
-        self.request_id = request_id
-        self.content = content
-        self.quota = 0
-        self.id = 0
+    type: int
+    created_at: int
+    secret: str
+    key_id: int
+    key_name: str
+    group: str
+    model_name: str
+    prompt_tokens: int
+    completion_tokens: int
+    use_time: int
+    is_stream: bool
+    request_id: str | int
+    content: str | None
+    quota: int = 0
+    id: int = 0
 
     def refund(self, quota: int, at: float, content: str) -> LogEntry:
         """The refund row of this (charged) row."""
-        row = LogEntry(
-            LOG_REFUND, int(at), self.secret, self.key_id, self.key_name, self.group, self.model_name,
-            0, 0, 0, self.is_stream, self.request_id, content,
+        return self._replace(
+            type=LOG_REFUND, created_at=int(at), prompt_tokens=0, completion_tokens=0, use_time=0,
+            content=content, quota=quota,
         )  # fmt: skip
-        row.quota = quota
-        return row
 
-    def as_dict(self, user_id: int, username: str) -> dict[str, Any]:
-        """The row as new-api's log API shows it (plus the masked key)."""
-        content = self.content if isinstance(self.content, str) else self.content()
+    def as_dict(self, user_id: int, username: str, describe: Callable[[LogEntry], str] | None = None) -> dict[str, Any]:
+        """The row as new-api's log API shows it (plus the masked key); `describe` writes a deferred content."""
+        content = self.content if self.content is not None else (describe(self) if describe else "")
         request_id = self.request_id
         if isinstance(request_id, int):
             # No id was sent with a successful answer: one from the virtual time and the journal entry
@@ -198,9 +164,8 @@ class Refused(Exception):
         self.detail = detail
 
 
-@dataclasses.dataclass
-class Reservation:
-    """What `admit` set aside for one call: settled exactly once."""
+class Reservation(NamedTuple):
+    """What `admit` set aside for one call: settled exactly once. (A tuple: one is made per call.)"""
 
     secret: str
     key_id: int

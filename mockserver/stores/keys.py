@@ -15,7 +15,7 @@ import contextlib
 import dataclasses
 import math
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from mockserver.stores.key_records import (
@@ -128,11 +128,9 @@ class MemoryKeyStore:
         self._next_log = 1
 
     # -- the hooks a shared store overrides ------------------------------------------------------
-    @contextlib.contextmanager
-    def _tx(self, write: bool = True) -> Iterator[None]:
-        """One atomic operation on the state (here: the lock)."""
-        with self._lock:
-            yield
+    def _tx(self, write: bool = True) -> contextlib.AbstractContextManager[Any]:
+        """One atomic operation on the state (here: the lock itself, the cheapest context manager)."""
+        return self._lock
 
     def _emit(self, row: LogEntry) -> None:
         self._log.append(row)
@@ -290,8 +288,7 @@ class MemoryKeyStore:
                 if key.tpm and tokens > 0:
                     self._windows.setdefault(key.secret, collections.deque()).append((wall, tokens))
             if row is not None:
-                row.id = self._new_log_id()
-                row.quota = charged
+                row = row._replace(quota=charged, id=self._new_log_id())
                 self._emit(row)
                 usage = self._usage.get(reservation.secret)
                 if usage is None:
@@ -330,10 +327,7 @@ class MemoryKeyStore:
             usage = self._usage.setdefault(secret, Usage())
             usage.quota -= quota
             usage.refunded += quota
-            row.id = self._new_log_id()
-            row.quota = quota
-            row.created_at = int(at)
-            self._emit(row)
+            self._emit(row._replace(quota=quota, created_at=int(at), id=self._new_log_id()))
 
     # -- reading ---------------------------------------------------------------------------------
     def logs(self, now: float) -> list[LogEntry]:

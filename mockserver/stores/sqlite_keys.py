@@ -15,6 +15,7 @@ import pickle
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from mockserver.stores.keys import LOG_SIZE, GatewayKey, LogEntry, MemoryKeyStore, Refused
 
@@ -43,8 +44,11 @@ class SqliteKeyStore(MemoryKeyStore):
         self._pending: list[LogEntry] = []
         self._depth = 0
 
+    def _tx(self, write: bool = True) -> contextlib.AbstractContextManager[Any]:
+        return self._transaction(write)
+
     @contextlib.contextmanager
-    def _tx(self, write: bool = True) -> Iterator[None]:
+    def _transaction(self, write: bool) -> Iterator[None]:
         with self._thread_lock:
             if self._depth:  # nested (e.g. find inside an operation): already in the transaction
                 yield
@@ -104,8 +108,6 @@ class SqliteKeyStore(MemoryKeyStore):
             )
 
     def _emit(self, row: LogEntry) -> None:
-        if not isinstance(row.content, str):  # a deferred text: make it now, the row leaves the process
-            row.content = row.content()
         self._pending.append(row)
 
     def initialize(self, keys: Iterable[GatewayKey]) -> None:

@@ -117,8 +117,8 @@ def record_usage(call: Call, model: str, prompt_tokens: int, completion_tokens: 
 
 def log_rows(state: MockState) -> list[dict[str, Any]]:
     """The gateway's usage log (consumption, error and refund rows), oldest first."""
-    rows = setup_account(state).gateway.store.logs(state.clock.now())
-    return [row.as_dict(USER_ID, USERNAME) for row in rows]
+    gateway = setup_account(state).gateway
+    return [row.as_dict(USER_ID, USERNAME, gateway.describe) for row in gateway.store.logs(state.clock.now())]
 
 
 def spent(state: MockState) -> tuple[int, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import httpx
 from starlette.testclient import TestClient
 
 from mockserver.app import create_app
@@ -57,3 +58,16 @@ def test_without_keys_links_are_plain_and_open() -> None:
     with make() as client:
         url = image_url(client)
         assert "sig=" not in url and client.get(local(url)).status_code == 200
+
+
+def test_links_in_callbacks_are_signed_too() -> None:
+    from tests.tasks.helpers import live_emulator, running_receiver
+
+    with running_receiver() as receiver, live_emulator(instant=True, api_key=("sk-test",)) as mj:
+        body = {"prompt": "a cat", "botType": "MID_JOURNEY", "notifyHook": receiver.url}
+        task_id = mj.post("/mj/submit/imagine", body).json()["result"]
+        done = receiver.wait_until(lambda got: any(b.get("status") == "SUCCESS" for b in got))
+        image = next(b for b in done if b.get("status") == "SUCCESS")["imageUrl"]
+        assert task_id in image and "sig=" in image  # rendered by the dispatcher, outside any request
+        assert httpx.get(image).status_code == 200
+        assert httpx.get(image.split("?", 1)[0]).status_code == 401

@@ -343,3 +343,15 @@ def test_two_servers_on_one_sqlite_store_share_keys_and_quota(tmp_path: Path) ->
         assert err["code"] == "pre_consume_token_quota_failed"  # the other server's charge counts here
         usage = first.get("/__mock/usage", params={"key": key, "rows": "1"}).json()
         assert usage["calls"] == 1 and usage["quota"] + usage["remain_quota"] == 700 and len(usage["rows"]) == 1
+
+
+def test_the_docs_keys_file_example_loads(tmp_path: Path) -> None:
+    import re
+
+    from mockserver.gateway.keys import load_keys_file
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "gateway.md").read_text(encoding="utf-8")
+    example = tmp_path / "keys.json"
+    example.write_text(re.search(r"```json\n(.*?)```", doc, re.S).group(1))  # type: ignore[union-attr]
+    keys = load_keys_file(str(example))
+    assert [(k.name, k.rpm, k.model_limits) for k in keys][:2] == [("ci", 0, ("gpt-4o-mini",)), ("", 60, ())]

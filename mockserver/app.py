@@ -15,9 +15,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mockserver import control, media
+from mockserver import control, gateway, media
 from mockserver.contracts import Contracts, load_contracts
 from mockserver.errors import ApiError, Envelope, error_response, internal_error
+from mockserver.gateway import routes as gateway_routes
 from mockserver.models import Model, ModelCatalog
 from mockserver.pipeline import endpoint_app, endpoint_asgi
 from mockserver.registry import Registry, load_families
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, *, contracts: Contracts | None 
         envelopes=registry.envelopes,
         task_vendors=registry.task_vendors,
     )
+    gateway.install(state)  # before the families: the System API's account seeds its sample keys into it
     engine(state)  # every emulator has tasks: the engine runs callbacks from start-up on
     routes, served, fast = family_routes(state, registry)
 
@@ -141,7 +143,7 @@ def create_app(settings: Settings | None = None, *, contracts: Contracts | None 
             for hook in reversed(state.on_shutdown):
                 await hook()
 
-    all_routes = [*control.ROUTES, *media.ROUTES, *routes]
+    all_routes = [*control.ROUTES, *gateway_routes.ROUTES, *media.ROUTES, *routes]
     app = Emulator(routes=all_routes, exception_handlers={HTTPException: not_found, Exception: crashed})
     app.fast_lane = fast
     # Same routes, found through an index (see routing.py); the lifespan runs the families' hooks.

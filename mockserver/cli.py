@@ -40,6 +40,7 @@ def add_emulator_flags(parser: argparse.ArgumentParser) -> None:
     _flag(parser, "--instant", action="store_true", help="tasks finish the moment they are submitted")
     _flag(parser, "--start-time", dest="start_time", type=float, help="unix time the virtual clock starts at")
     _flag(parser, "--api-key", dest="api_key", action="append", help="accepted key (repeatable; default: any)")
+    _flag(parser, "--keys", help="JSON file of gateway keys with quota, expiry, models and rate limits")
     _flag(parser, "--store", help="task store: memory or sqlite:///PATH (default memory)")
     _flag(parser, "--stubs", help="folder of *.json content stubs loaded at start and on reset")
     _flag(
@@ -117,6 +118,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except LatencyError as exc:
         print(f"mockserver serve: {exc}", file=sys.stderr)
         return 2
+    if settings.keys:  # a bad keys file is one line and exit 2, before anything binds
+        from mockserver.gateway.keys import load_keys_file
+
+        load_keys_file(settings.keys)
     return run_server("mockserver.cli:emulator_app", settings)
 
 

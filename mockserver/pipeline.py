@@ -67,6 +67,7 @@ class Call:
         "_rng",
         "api_key",
         "body",
+        "charge",
         "contract",
         "fault",
         "files",
@@ -94,6 +95,7 @@ class Call:
         self.raw_body: bytes = b""
         self.files: dict[str, list[UploadFile]] = {}
         self.api_key: str = ""
+        self.charge: Any = None  # what the gateway reserved for this call (mockserver.gateway)
         self.stub: dict[str, Any] | None = None
         self.fault: Fault | None = None
         self.now: float = state.clock.now()
@@ -237,11 +239,9 @@ def _strict_message(issues: list[Issue]) -> str:
 
 
 def normalize_key(key: str) -> str:
-    """new-api strips `sk-` and ignores what follows a further `-` (a channel selector)."""
-    key = key.strip()
-    if key.startswith("sk-"):
-        key = key[3:]
-    return key.split("-", 1)[0]
+    """The key as the gateway stores it: `sk-` is optional, everything else counts (a `-N` suffix is a
+    channel pin new-api refuses for ordinary users, so `sk-a-1` is not `sk-a`)."""
+    return key.strip().removeprefix("sk-")
 
 
 def key_locations(contract: Contract) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -278,10 +278,13 @@ def check_auth(call: Call, locations: tuple[tuple[str, ...], tuple[str, ...]] | 
     key = find_key(call, headers_allowed, query_allowed)
     if not key:
         raise ApiError(401, "No API key provided (send Authorization: Bearer <key>)", code="missing_api_key")
-    allowed = call.state.settings.api_key
-    if allowed and normalize_key(key) not in {normalize_key(k) for k in allowed}:
-        raise ApiError(401, "Invalid token", code="invalid_api_key")
     call.api_key = key
+    secret = normalize_key(key)  # compared exactly: only the `sk-` prefix is optional, as in new-api
+    gateway = call.state.ext.get("gateway")
+    if gateway is not None:  # keys, quota, limits, pre-consumption: mockserver.gateway
+        gateway.admit(call, key)
+    elif call.state.settings.api_key and secret not in {normalize_key(k) for k in call.state.settings.api_key}:
+        raise ApiError(401, "Invalid token", code="invalid_api_key")
 
 
 async def read_body(request: Request, limit: int, declared: str | None = None) -> bytes:
@@ -498,6 +501,10 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
         try:
             if endpoint.auth:
                 check_auth(call, locations)
+            elif (guard := state.ext.get("media_guard")) is not None and not guard(
+                request.url.path, call.headers, request.query_params
+            ):  # a key-less download (e.g. /mj/image/{id}): with keys it needs one, or the link's signature
+                raise ApiError(401, "this link needs a key or the signature it was handed out with (sig)")
             if state.faults:
                 fault = state.faults.pick(**_match_args(call))
                 if fault is not None:
@@ -519,8 +526,8 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
             response = await handler(call)
             if pace is not None:
                 response = await _paced(call, response, pace)
-        except ApiError as err:
-            return _finish(call, error_response(family, err, call.request_id))
+        except ApiError as err:  # gateway refusals carry their own envelope (new-api's, on every route)
+            return _finish(call, error_response(getattr(err, "envelope", None) or family, err, call.request_id))
         except Exception as exc:  # a bug in the emulator: say so in the family's envelope, never a bare 500
             log.exception("mockserver bug while serving %s", contract.id)
             return _finish(call, error_response(family, internal_error(exc, contract.id), call.request_id))
@@ -606,6 +613,8 @@ def _journal(call: Call, kind: str) -> None:
 def _finish(call: Call, response: Response) -> Response:
     if call.journal_entry is not None:
         call.journal_entry.status = response.status_code
+    if call.charge is not None:  # the gateway charges what the call used (an error costs nothing)
+        call.state.ext["gateway"].settle(call, response)
     for uploads in call.files.values():  # handlers read uploads eagerly; unclosed spool files leak
         for upload in uploads:
             upload.file.close()

@@ -33,6 +33,8 @@ class Settings:
     start_time: float | None = None
     # Accepted keys; empty means any non-empty key passes.
     api_key: tuple[str, ...] = ()
+    # JSON file of gateway keys (quota, expiry, status, models, IPs, group, rate limits); see docs/gateway.md.
+    keys: str | None = None
     store: str = "memory"
     stubs: str | None = None
     strict_responses: bool = False

@@ -43,7 +43,12 @@ RULES: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
             "mockserver.media",
             "mockserver.fuzzing",
             "mockserver.content",
+            "mockserver.gateway",
         ),
+    ),
+    (
+        ("mockserver.gateway",),
+        (*UPPER, "mockserver.families", "mockserver.recording", "mockserver.control", "mockserver.fuzzing"),
     ),
     (
         ("mockserver.content",),

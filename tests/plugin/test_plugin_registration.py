@@ -18,7 +18,7 @@ def test_options_are_in_one_group(pytester: pytest.Pytester) -> None:
 
 def test_cassette_marker_is_registered_with_help(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--markers")
-    result.stdout.fnmatch_lines(["@pytest.mark.cassette(name=None, *, record_mode=None, match_on=None): replay*"])
+    result.stdout.fnmatch_lines(["@pytest.mark.cassette(name=None, *, record_mode=None, match_on=None, replay_timing=None): replay*"])
 
 
 def test_marker_passes_strict_markers(pytester: pytest.Pytester) -> None:
@@ -38,7 +38,7 @@ def test_marker_passes_strict_markers(pytester: pytest.Pytester) -> None:
     ("arguments", "message"),
     [
         ('record_mode="sometimes"', "record_mode must be one of none, once, new_episodes, all, got 'sometimes'"),
-        ('mode="once"', "unknown argument mode (takes name, record_mode, match_on)"),
+        ('mode="once"', "unknown argument mode (takes name, record_mode, match_on, replay_timing)"),
         ('match_on="body"', "match_on must be a non-empty list of matcher names, got 'body'"),
         ('match_on=["body", "colour"]', "match_on has an unknown matcher 'colour'"),
         ('"a", "b"', "takes at most one positional argument (the cassette name), got 2"),

@@ -12,6 +12,7 @@ import collections
 import itertools
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -39,7 +40,22 @@ class Entry:
     JSON bodies stay as the raw bytes in `raw` and are parsed when read. `usage` is what the answer
     cost in tokens, for the System API's logs and billing (set by the families that count tokens)."""
 
-    __slots__ = ("at", "body", "headers", "id", "method", "operation", "path", "query", "raw", "status", "usage")
+    __slots__ = (
+        "answer",
+        "at",
+        "body",
+        "headers",
+        "id",
+        "method",
+        "operation",
+        "path",
+        "query",
+        "raw",
+        "status",
+        "usage",
+    )
+    # Set only while a dashboard watches the journal (`keep_answer`); never set on the hot path otherwise.
+    answer: tuple[list[tuple[str, str]], bytes | None]
 
     def __init__(
         self,
@@ -64,6 +80,16 @@ class Entry:
         self.raw = raw
         self.status: int | None = None
         self.usage: Any = None
+
+    def keep_answer(self, response: Any) -> None:
+        """Remember the answer's headers and body (None for a streamed answer) for the dashboard."""
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers]
+        body = getattr(response, "body", None)
+        self.answer = (headers, body if isinstance(body, bytes) else None)
+
+    def kept_answer(self) -> tuple[list[tuple[str, str]], bytes | None] | None:
+        """What `keep_answer` remembered, or None."""
+        return getattr(self, "answer", None)
 
     def header_pairs(self) -> list[tuple[str, str]]:
         if not self.headers:
@@ -105,6 +131,10 @@ class Journal:
         self._entries: collections.deque[Entry] = collections.deque(maxlen=max(1, size))
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        # Callables woken on each new entry (open dashboard streams). Empty while no page is open, so
+        # recording a request costs one truthiness check for the feature.
+        self.watchers: list[Callable[[], None]] = []
+        self.clears = 0
 
     def record(
         self,
@@ -123,6 +153,9 @@ class Journal:
         flat = _NUL.join(itertools.chain.from_iterable(headers)) if headers else b""
         entry = Entry(next(self._ids), at, method, sys.intern(path), query, flat, operation, body, raw)
         self._entries.append(entry)  # deque.append is atomic; maxlen drops the oldest
+        if self.watchers:
+            for wake in self.watchers:
+                wake()
         return entry
 
     def snapshot(self) -> list[Entry]:
@@ -137,6 +170,26 @@ class Journal:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self.clears += 1
+        for wake in self.watchers:
+            wake()
+
+    def since(self, after: int) -> list[Entry]:
+        """The remembered entries with an id above `after`, oldest first."""
+        entries = list(self._entries)  # a copy: another thread may append meanwhile
+        start = len(entries)
+        while start and entries[start - 1].id > after:
+            start -= 1
+        return entries[start:]
+
+    def watch(self, wake: Callable[[], None]) -> Callable[[], None]:
+        """Call `wake()` after each new entry (and on clear) until the returned function is called."""
+        self.watchers = [*self.watchers, wake]  # replaced, not mutated: `record` may be iterating
+
+        def unwatch() -> None:
+            self.watchers = [w for w in self.watchers if w is not wake]
+
+        return unwatch
 
     def __len__(self) -> int:
         return len(self._entries)

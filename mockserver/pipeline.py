@@ -562,6 +562,8 @@ def _journal(call: Call, kind: str) -> None:
 def _finish(call: Call, response: Response) -> Response:
     if call.journal_entry is not None:
         call.journal_entry.status = response.status_code
+        if call.state.journal.watchers:  # a dashboard is open: keep the answer to show it there
+            call.journal_entry.keep_answer(response)
     for uploads in call.files.values():  # handlers read uploads eagerly; unclosed spool files leak
         for upload in uploads:
             upload.file.close()

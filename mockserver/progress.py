@@ -67,7 +67,7 @@ class Progress:
             from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
             from rich.progress import Progress as RichProgress
 
-            console = Console(file=self.stream)
+            console = Console(file=self.stream, force_terminal=True)
             self._bar = RichProgress(
                 TextColumn("{task.description}"),
                 BarColumn(),
@@ -92,26 +92,28 @@ class Progress:
     def elapsed(self) -> float:
         return self.clock() - self.started
 
-    def counter(self) -> str:
-        """`"3/8 items, 2.1 items/s, 4.2s"`."""
+    def counter(self, now: float | None = None) -> str:
+        """`"3/8 items, 2.1 items/s, 4.2s"` (as of `now`, default the clock's now)."""
+        elapsed = (self.clock() if now is None else now) - self.started
         of = f"/{self.total}" if self.total is not None else ""
-        return f"{self.done}{of} {self.unit}, {rate_text(self.done, self.elapsed, self.unit)}, {elapsed_text(self.elapsed)}"
+        return f"{self.done}{of} {self.unit}, {rate_text(self.done, elapsed, self.unit)}, {elapsed_text(elapsed)}"
 
     def advance(self, count: int = 1, line: str | None = None) -> None:
         """`count` more items done; `line` (a result worth keeping) is printed above the bar or, in plain
         mode, with the counter after it. Plain ticks without a line print at most every `interval` s."""
         self.done += count
+        now = self.clock()
         if self._bar is not None:
             if line is not None:
                 self._bar.console.print(line, markup=False, highlight=False)
-            self._bar.update(self._task, completed=self.done, rate=rate_text(self.done, self.elapsed, self.unit))
+            rate = rate_text(self.done, now - self.started, self.unit)
+            self._bar.update(self._task, completed=self.done, rate=rate)
             return
-        now = self.clock()
         finished = self.total is not None and self.done >= self.total
         if line is None and not finished and now - self._last_line < self.interval:
             return
         self._last_line = now
-        text = f"{line}  [{self.counter()}]" if line is not None else f"{self.label}: {self.counter()}"
+        text = f"{line}  [{self.counter(now)}]" if line is not None else f"{self.label}: {self.counter(now)}"
         print(text, file=self.stream, flush=True)
 
 
@@ -134,7 +136,7 @@ def summary_table(
             table.add_column(column)
         for row in rows:
             table.add_row(*(str(cell) for cell in row))
-        Console(file=out).print(table)
+        Console(file=out, force_terminal=True).print(table)
         return
     cells = [[str(c) for c in columns], *([str(c) for c in row] for row in rows)]
     widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]

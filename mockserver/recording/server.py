@@ -25,7 +25,7 @@ from mockserver.contracts import Contracts, load_contracts
 from mockserver.errors import ApiError, error_response, openai_envelope
 from mockserver.recording.cassettes import CASSETTE_SUFFIXES, Cassette, RecordedRequest, cassette_files, load_cassette
 from mockserver.recording.filters import RedactionRules, request_filter
-from mockserver.recording.library import Candidate, CassetteLibrary, describe_miss
+from mockserver.recording.library import CassetteLibrary, describe_candidates, describe_miss
 from mockserver.recording.matchers import MatchOptions, check_match_on
 from mockserver.recording.modes import Plan, RecordMode, plan_for
 from mockserver.recording.proxy import CALLBACK_PATH, Forwarder, RecordingTarget
@@ -67,20 +67,6 @@ class Stats:
         }
 
 
-def describe_candidates(candidates: list[Candidate]) -> list[dict[str, Any]]:
-    """The nearest recordings of a miss as data: where, the request, the matchers it failed and why."""
-    return [
-        {
-            "where": c.entry.where,
-            "method": c.entry.interaction.request.method,
-            "path": c.entry.interaction.request.path,
-            "failed": list(c.failed),
-            "reasons": list(c.reasons),
-        }
-        for c in candidates
-    ]
-
-
 def recording_path(cassettes: str | Path) -> Path:
     """Where new interactions go: the cassette file itself, or `recorded.yaml` inside a folder."""
     path = Path(cassettes)
@@ -109,6 +95,8 @@ class CassetteApp:
         self.forwarder = forwarder
         self.fallback_app = fallback_app
         self.stats = Stats()
+        # Told of each request's outcome, `observer.event(kind, method, path)` (e.g. `RecordProgress`).
+        self.observer: Any = None
         self.family = EnvelopeFinder(contracts)
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -142,6 +130,8 @@ class CassetteApp:
             entry = self.library.take(key)
             if entry is not None:
                 self.stats.played += 1
+                if self.observer is not None:
+                    self.observer.event("played", request.method, request.path)
                 speed = self.settings.replay_speed
                 await play(entry, send, speed=speed, head_only=request.method == "HEAD")
                 if entry.callbacks:
@@ -150,9 +140,13 @@ class CassetteApp:
         if self.forwarder is not None and self.plan.record:
             await self.forwarder.forward(request, _raw_path(scope), scope, receive, send)
             self.stats.recorded += 1
+            if self.observer is not None:
+                self.observer.event("recorded", request.method, request.path)
             return
         if self.fallback_app is not None:
             self.stats.fallbacks += 1
+            if self.observer is not None:
+                self.observer.event("fallback", request.method, request.path)
             await self.fallback_app(scope, _replay_receive(body, receive), send)
             return
         key = self.library.key_of(request)
@@ -160,6 +154,8 @@ class CassetteApp:
         explanation = describe_miss(request, candidates, self.library)
         self.stats.misses.append(Miss(request.method, request.path, explanation, describe_candidates(candidates)))
         log.warning("%s", explanation)
+        if self.observer is not None:
+            self.observer.event("missed", request.method, request.path)
         await send_miss(scope, receive, send, self.family(request.method, request.path), explanation)
 
     def _spawn(self, work: Awaitable[None]) -> None:
@@ -245,6 +241,8 @@ class CassetteApp:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.forwarder is not None:
             await self.forwarder.aclose()
+        if self.observer is not None:
+            self.observer.close()
 
 
 # ---------------------------------------------------------------------------------------------

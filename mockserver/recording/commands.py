@@ -170,9 +170,8 @@ def _long_lived(app: Any) -> Any:
 def proxy_app() -> Any:
     """uvicorn factory for `mockserver record`."""
     from mockserver.cli import settings_from_env
-    from mockserver.recording.server import create_proxy_app
-
     from mockserver.recording.progress_report import RecordProgress
+    from mockserver.recording.server import create_proxy_app
 
     app = create_proxy_app(settings_from_env())
     app.observer = RecordProgress()  # a line per request, a summary table at shutdown

@@ -26,7 +26,7 @@ def verify_with_progress(
 
 def verify_summary(report: Report, *, stream: IO[str] | None = None, terminal: bool | None = None) -> None:
     """One row per operation: its contract's confidence, interactions, drift findings, result."""
-    rows = [
+    rows: list[tuple[object, ...]] = [
         (op.operation, op.family, op.confidence, op.interactions, len(op.drift), "ok" if op.ok else "DRIFT")
         for op in sorted(report.operations.values(), key=lambda o: (o.ok, o.operation))
     ]

@@ -114,8 +114,10 @@ class CassetteApp:
                 await self.fallback_app(scope, receive, send)
             return
         path: str = scope["path"]
-        if path.startswith("/__mock/cassettes") or path == "/__mock/ui" or (
-            path == "/__mock/health" and self.fallback_app is None
+        if (
+            path.startswith("/__mock/cassettes")
+            or path == "/__mock/ui"
+            or (path == "/__mock/health" and self.fallback_app is None)
         ):
             await self._control(scope, receive, send)
             return

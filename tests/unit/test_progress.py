@@ -94,7 +94,10 @@ def test_verify_prints_progress_and_a_summary_table_on_stderr(capsys) -> None:  
     from mockserver.cli import main
 
     here = Path(__file__).parents[1] / "recording"
-    assert main(["verify", str(here / "fixtures" / "vcr_yescale.yaml"), "--contracts", str(here / "contracts")]) in (0, 1)
+    assert main(["verify", str(here / "fixtures" / "vcr_yescale.yaml"), "--contracts", str(here / "contracts")]) in (
+        0,
+        1,
+    )
     out, err = capsys.readouterr()
     assert out.startswith("mockserver verify: ")  # the report itself is unchanged, on stdout
     assert "verify: 1/1 cassettes, " in err

@@ -82,8 +82,14 @@ async function api(method, path, body) {
 
 // Media behind a control token cannot be loaded by a bare <img src>: fetch it with the header instead.
 function setSource(node, url) {
-  if (!TOKEN || !url.startsWith(location.origin + "/__mock/")) { node.src = url; return; }
-  fetch(url, { headers: AUTH }).then((r) => r.blob()).then((blob) => { node.src = URL.createObjectURL(blob); });
+  if (!TOKEN || !url.startsWith(location.origin + "/")) {
+    node.src = url;
+    return;
+  }
+  fetch(url, { headers: AUTH })
+    .then((r) => (r.ok ? r.blob() : Promise.reject(new Error(`${r.status}`))))
+    .then((blob) => { node.src = URL.createObjectURL(blob); })
+    .catch((e) => { node.title = `could not load ${url}: ${e.message}`; });
 }
 
 // ---------------------------------------------------------------------------------------------

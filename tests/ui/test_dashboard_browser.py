@@ -210,3 +210,25 @@ def test_the_replay_server_shows_played_interactions_and_misses(browser: Any, tm
             screenshot(page, tmp_path, "replay")
         finally:
             context.close()
+
+
+def test_a_token_in_the_page_url_goes_with_every_control_call(
+    emulator: ThreadedServer, api: httpx.Client, page: Any
+) -> None:
+    api.post("/mj/submit/imagine", json={"prompt": "a kite", "botType": "MID_JOURNEY"})
+    api.post("/__mock/clock/advance", json={"seconds": 600})
+    sent: list[Any] = []
+    page.on("request", lambda request: sent.append(request))
+    page.goto(emulator.url + "/__mock/ui?token=s3cret#tasks")
+    image = page.locator("article.task .media img").first
+    image.wait_for()
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle())
+    assert image.evaluate("img => img.src").startswith("blob:")  # fetched with the header, not a bare <img src>
+    page.click("button[data-advance='1']")
+    page.wait_for_function("document.querySelector('#clock-now').textContent.endsWith(':41')")
+    calls = [r for r in sent if "/__mock/" in r.url and "/__mock/ui?" not in r.url]
+    assert calls and all(r.all_headers().get("x-mock-token") == "s3cret" for r in calls)
+    writes = [r for r in calls if r.method == "POST"]
+    assert [r.url for r in writes] == [emulator.url + "/__mock/clock/advance"]
+    headers = writes[0].all_headers()
+    assert headers["origin"] == emulator.url and headers["content-type"] == "application/json"  # same-origin JSON

@@ -23,6 +23,7 @@ SECRET_HEADERS = frozenset(
 SECRET_QUERY = frozenset({"key", "api_key", "apikey", "access_token"})
 _NUL = b"\0"  # HTTP forbids NUL in header names and values, so it can separate them
 _TEXT_LIMIT = 65536
+ANSWER_KEPT = 65536  # answer bodies kept for an open dashboard; larger ones by size only
 
 
 def redact_secret(value: str) -> str:
@@ -55,7 +56,7 @@ class Entry:
         "usage",
     )
     # Set only while a dashboard watches the journal (`keep_answer`); never set on the hot path otherwise.
-    answer: tuple[list[tuple[str, str]], bytes | None]
+    answer: tuple[list[tuple[str, str]], bytes | int | None]
 
     def __init__(
         self,
@@ -82,12 +83,14 @@ class Entry:
         self.usage: Any = None
 
     def keep_answer(self, response: Any) -> None:
-        """Remember the answer's headers and body (None for a streamed answer) for the dashboard."""
+        """Remember the answer's headers and body for the dashboard: the bytes up to `ANSWER_KEPT`, the
+        size of a larger body, None for a streamed answer."""
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers]
         body = getattr(response, "body", None)
-        self.answer = (headers, body if isinstance(body, bytes) else None)
+        kept = (body if len(body) <= ANSWER_KEPT else len(body)) if isinstance(body, bytes) else None
+        self.answer = (headers, kept)
 
-    def kept_answer(self) -> tuple[list[tuple[str, str]], bytes | None] | None:
+    def kept_answer(self) -> tuple[list[tuple[str, str]], bytes | int | None] | None:
         """What `keep_answer` remembered, or None."""
         return getattr(self, "answer", None)
 

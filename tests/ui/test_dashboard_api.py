@@ -16,6 +16,7 @@ from mockserver.journal import Journal
 from mockserver.settings import Settings
 from mockserver.testing import serve_in_thread
 from mockserver.ui import render_page, script_json
+from mockserver.ui.stream import answer_of
 
 AUTH = {"Authorization": "Bearer sk-test-dashboard"}
 FIXTURE = Path(__file__).parents[1] / "recording" / "fixtures" / "vcr_yescale.yaml"
@@ -74,6 +75,14 @@ def test_answers_are_kept_only_while_a_stream_is_open() -> None:
         unwatch()
         headers, body = state.journal.snapshot()[-1].kept_answer()  # type: ignore[misc]
         assert ("content-type", "application/json") in headers and b"chat.completion" in body
+        # A large answer is kept by size only, so an open page cannot make the journal hold megabytes.
+        client.post("/__mock/stubs", json={"operation": "models_list", "response": {"body": {"x": "y" * 100_000}}})
+        unwatch = state.journal.watch(lambda: None)
+        client.get("/v1/models")
+        unwatch()
+        entry = state.journal.snapshot()[-1]
+        assert entry.kept_answer()[1] == 100_008  # type: ignore[index]
+        assert answer_of(entry)["body"] == "<100008 bytes: too large to keep>"  # type: ignore[index]
 
 
 def events_of(response: httpx.Response) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -122,3 +122,26 @@ def test_fuzz_prints_counted_lines_and_a_summary_table(capsys) -> None:  # type:
     table = out[out.index("mockserver fuzz: 2 runs against") :].splitlines()
     assert table[1].split() == ["operation", "kind", "cases", "statuses", "result"]
     assert table[3].split()[:2] == ["models_list", "positive"] and table[3].split()[-1] == "ok"
+
+
+def test_the_replay_server_tells_its_observer_and_prints_the_summary_at_shutdown() -> None:
+    from pathlib import Path
+
+    from starlette.testclient import TestClient
+
+    from mockserver.recording.server import create_replay_app
+    from mockserver.settings import Settings
+
+    fixture = Path(__file__).parents[1] / "recording" / "fixtures" / "vcr_yescale.yaml"
+    app = create_replay_app(Settings(cassettes=str(fixture)))
+    out = io.StringIO()
+    app.observer = RecordProgress(stream=out, terminal=False)
+    with TestClient(app) as client:
+        body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hi"}], "temperature": 0}
+        client.post("/v1/chat/completions", json=body)
+        client.get("/v1/nothing")
+        assert "mockserver record:" not in out.getvalue()
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("played   POST /v1/chat/completions  [1 requests, ")
+    assert lines[1].startswith("missed   GET /v1/nothing  [2 requests, ")
+    assert lines[-1].split() == ["total", "0", "1", "0", "1"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
 
@@ -95,7 +96,18 @@ async def dashboard(request: Request) -> Response:
     return page_response(config)
 
 
-ROUTES = [
-    Route("/__mock/ui", dashboard, methods=["GET"]),
-    Route("/__mock/requests/stream", journal_stream, methods=["GET"]),
-]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def routes(guard: Callable[[Endpoint], Endpoint] | None = None) -> list[Route]:
+    """The dashboard's routes. `guard` (the control API's protection: token, cross-origin refusal) wraps
+    the journal stream, which reads state; the page is a static shell that a browser must be able to
+    load by address, so it stays open and sends the token from its own `?token=` on every call."""
+    stream: Endpoint = journal_stream if guard is None else guard(journal_stream)
+    return [
+        Route("/__mock/ui", dashboard, methods=["GET"]),
+        Route("/__mock/requests/stream", stream, methods=["GET"]),
+    ]
+
+
+ROUTES = routes()

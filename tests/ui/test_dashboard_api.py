@@ -149,3 +149,18 @@ def test_the_replay_server_lists_interactions_and_explains_misses_as_data() -> N
     assert "temperature" in nearest["reasons"][0]
     config = orjson.loads(page.text.split('id="config">', 1)[1].split("</script>", 1)[0])
     assert config["mode"] == "replay" and config["cassettes"] is True and config["emulator"] is False
+
+
+def test_the_control_guard_wraps_the_stream_but_not_the_static_page() -> None:
+    from mockserver.ui import dashboard, routes
+    from mockserver.ui.stream import journal_stream
+
+    wrapped: list[object] = []
+
+    def guard(endpoint):  # type: ignore[no-untyped-def]
+        wrapped.append(endpoint)
+        return endpoint
+
+    paths = {route.path: route.endpoint for route in routes(guard)}
+    assert wrapped == [journal_stream]
+    assert paths["/__mock/ui"] is dashboard

@@ -85,6 +85,8 @@ class Progress:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
+            # The bar goes away with the run; its figures stay as one line.
+            print(f"{self.label}: {self.counter()}", file=self.stream, flush=True)
 
     @property
     def elapsed(self) -> float:

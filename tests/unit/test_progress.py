@@ -46,6 +46,7 @@ def test_a_terminal_gets_a_live_bar_and_results_above_it() -> None:
     assert "ok   chat_completions (positive): 200×5" in text
     assert "\x1b[" in text  # drawn with terminal codes
     assert "2/2" in text
+    assert "\x1b[2Kfuzz: 2/2 runs, " in text.splitlines()[-1]  # the figures stay once the bar is gone
 
 
 def test_summary_table_plain_and_rich() -> None:

@@ -64,8 +64,10 @@ async def journal_events(journal: Journal, after: int, *, lifetime: float = STRE
     wake = asyncio.Event()
 
     def notify() -> None:
-        # Requests may be journaled from another thread's loop (e.g. a test client): hop to ours.
-        loop.call_soon_threadsafe(wake.set)
+        # Requests may be journaled from another thread's loop (e.g. a test client): hop to ours, once
+        # per batch rather than once per request.
+        if not wake.is_set():
+            loop.call_soon_threadsafe(wake.set)
 
     unwatch = journal.watch(notify)
     try:

@@ -83,6 +83,9 @@ def test_tasks_show_their_images_and_audio_and_the_clock_buttons_advance(
     src = audio.evaluate("a => a.src")
     assert src.startswith(emulator.url + "/__mock/media/audio/")
     assert httpx.get(src).headers["content-type"].startswith("audio/")
+    video = page.locator("article.task[data-id] .media video").first  # Suno's clips come with a video
+    assert video.evaluate("v => v.src").startswith(emulator.url + "/__mock/media/video/")
+    page.wait_for_function("(v) => v.readyState >= 1 && v.videoWidth > 0", arg=video.element_handle())
     # The plan of the task, on the virtual clock.
     card.locator("details summary").click()
     card.locator("details table tbody tr").first.wait_for()

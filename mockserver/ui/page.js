@@ -99,7 +99,8 @@ const views = {};
 let current = null;
 
 function show(name) {
-  if (!views[name] || document.querySelector(`nav a[data-view="${name}"]`).hidden) name = CONFIG.emulator ? "journal" : "cassettes";
+  const link = Object.hasOwn(views, name) ? document.querySelector(`nav a[data-view="${name}"]`) : null;
+  if (!link || link.hidden) name = CONFIG.emulator ? "journal" : "cassettes";
   current = name;
   for (const section of document.querySelectorAll("main > section")) section.hidden = section.dataset.view !== name;
   for (const link of document.querySelectorAll("nav a")) link.classList.toggle("active", link.dataset.view === name);
@@ -211,6 +212,7 @@ const journal = {
   rows: new Map(),
   selected: null,
   last: 0,
+  counting: false,
 
   clear() {
     this.entries.clear();
@@ -266,8 +268,14 @@ const journal = {
   },
 
   count() {
-    const shown = [...this.rows.values()].filter((r) => !r.hidden).length;
-    document.getElementById("journal-count").textContent = `${shown} of ${this.rows.size} requests`;
+    // Once per frame: a backlog of a thousand entries arrives in one burst.
+    if (this.counting) return;
+    this.counting = true;
+    requestAnimationFrame(() => {
+      this.counting = false;
+      const shown = [...this.rows.values()].filter((r) => !r.hidden).length;
+      document.getElementById("journal-count").textContent = `${shown} of ${this.rows.size} requests`;
+    });
   },
 
   select(id) {

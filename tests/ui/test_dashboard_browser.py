@@ -235,3 +235,12 @@ def test_a_token_in_the_page_url_goes_with_every_control_call(
     assert [r.url for r in writes] == [emulator.url + "/__mock/clock/advance"]
     headers = writes[0].all_headers()
     assert headers["origin"] == emulator.url and headers["content-type"] == "application/json"  # same-origin JSON
+
+
+def test_the_backlog_is_there_when_the_page_opens(emulator: ThreadedServer, api: httpx.Client, page: Any) -> None:
+    for _ in range(60):
+        api.get("/v1/models")
+    page.goto(emulator.url + "/__mock/ui#no-such-view")  # an unknown view falls back to the journal
+    page.wait_for_function("document.querySelector('#journal-count').textContent === '60 of 60 requests'")
+    assert page.locator("#view-journal").is_visible()
+    assert page.locator("#journal-table tbody tr").first.locator("td").first.inner_text() == "60"

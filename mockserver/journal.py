@@ -12,7 +12,7 @@ import collections
 import itertools
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from typing import Any
 
 import orjson
@@ -36,6 +36,34 @@ def redact_secret(value: str) -> str:
     return f"{scheme} {masked}" if scheme else masked
 
 
+class KeptAnswer:
+    """An answer kept for an open dashboard: its headers, the first `ANSWER_KEPT` bytes of its body and
+    its size; `done` once the whole body was sent (a stream is copied as it goes out)."""
+
+    __slots__ = ("body", "done", "headers", "size")
+
+    def __init__(self, headers: list[tuple[str, str]]) -> None:
+        self.headers = headers
+        self.body = bytearray()
+        self.size = 0
+        self.done = False
+
+    def add(self, chunk: bytes | str | memoryview) -> None:
+        data = chunk.encode() if isinstance(chunk, str) else bytes(chunk)
+        self.size += len(data)
+        if len(self.body) < ANSWER_KEPT:
+            self.body += data[: ANSWER_KEPT - len(self.body)]
+
+    async def tap(self, chunks: AsyncIterable[Any]) -> AsyncIterator[Any]:
+        """Pass a streamed body through, keeping a copy."""
+        try:
+            async for chunk in chunks:
+                self.add(chunk)
+                yield chunk
+        finally:
+            self.done = True
+
+
 class Entry:
     """One received request. `body` is what the pipeline parsed for non-JSON bodies (form fields);
     JSON bodies stay as the raw bytes in `raw` and are parsed when read. `usage` is what the answer
@@ -56,7 +84,7 @@ class Entry:
         "usage",
     )
     # Set only while a dashboard watches the journal (`keep_answer`); never set on the hot path otherwise.
-    answer: tuple[list[tuple[str, str]], bytes | int | None]
+    answer: KeptAnswer
 
     def __init__(
         self,
@@ -83,14 +111,19 @@ class Entry:
         self.usage: Any = None
 
     def keep_answer(self, response: Any) -> None:
-        """Remember the answer's headers and body for the dashboard: the bytes up to `ANSWER_KEPT`, the
-        size of a larger body, None for a streamed answer."""
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers]
+        """Remember the answer for the dashboard (see `KeptAnswer`); a streamed body is copied as it goes."""
+        kept = KeptAnswer([(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers])
+        self.answer = kept
         body = getattr(response, "body", None)
-        kept = (body if len(body) <= ANSWER_KEPT else len(body)) if isinstance(body, bytes) else None
-        self.answer = (headers, kept)
+        if isinstance(body, bytes):
+            kept.add(body)
+            kept.done = True
+        elif hasattr(response, "body_iterator"):
+            response.body_iterator = kept.tap(response.body_iterator)
+        else:
+            kept.done = True
 
-    def kept_answer(self) -> tuple[list[tuple[str, str]], bytes | int | None] | None:
+    def kept_answer(self) -> KeptAnswer | None:
         """What `keep_answer` remembered, or None."""
         return getattr(self, "answer", None)
 

@@ -53,7 +53,7 @@ def render_page(config: dict[str, Any]) -> tuple[str, str]:
     page = page.replace("/*SCRIPT*/", js, 1)
     policy = (
         f"default-src 'none'; script-src {_hash(js)}; style-src {_hash(css)}; connect-src 'self';"
-        " img-src 'self' blob: data:; media-src 'self' blob:; base-uri 'none'; form-action 'none';"
+        " img-src 'self' blob: data:; media-src 'self' blob: data:; base-uri 'none'; form-action 'none';"
         " frame-ancestors 'none'"
     )
     return page, policy

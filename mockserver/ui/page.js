@@ -299,7 +299,8 @@ const journal = {
       el("h4", {}, "Answer"),
       answer
         ? [el("details", {}, el("summary", {}, "headers"), el("pre", {}, pretty(answer.headers))),
-           el("pre", { class: "answer-body" }, pretty(answer.body) || "(no body)")]
+           el("pre", { class: "answer-body" }, pretty(answer.body) || "(no body)"),
+           answer.media ? el("div", { class: "media" }, answerMedia(answer.media)) : null]
         : el("p", { class: "muted" }, "Answers are kept only while a dashboard is open; this request came before."));
   },
 
@@ -343,6 +344,14 @@ const journal = {
     this.put(entry);
   },
 };
+
+// An audio, image or video answer (speech, an image file) as a player or a picture.
+function answerMedia(media) {
+  const kind = String(media.type).split("/")[0];
+  const node = kind === "image" ? el("img", { alt: "the answer" }) : el(kind === "video" ? "video" : "audio", { controls: true });
+  if (String(media.src).startsWith("data:")) node.src = media.src;
+  return node;
+}
 
 async function copyText(text, button) {
   try {

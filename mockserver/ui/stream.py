@@ -11,6 +11,8 @@ the server's graceful shutdown waits at most that long on an open page.
 from __future__ import annotations
 
 import asyncio
+import base64
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -32,18 +34,35 @@ def answer_of(entry: Entry) -> dict[str, Any] | None:
     kept = entry.kept_answer()
     if kept is None:
         return None
-    headers, body = kept
-    shown: Any
-    if body is None:
-        shown = "(a streamed answer: its events are not kept)"
-    elif isinstance(body, int):
-        shown = f"<{body} bytes: too large to keep>"
-    else:
-        try:
-            shown = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            shown = body.decode("utf-8", "replace")
-    return {"headers": headers, "body": shown}
+    body = bytes(kept.body)
+    out: dict[str, Any] = {"headers": kept.headers, "complete": kept.done}
+    if kept.size > len(body):
+        out["body"] = f"<{kept.size} bytes: too large to keep>"
+        return out
+    kind = _media_type(kept.headers)
+    if kind is not None:
+        # Speech, images, video: shown as a player or a picture on the page (kept answers are small).
+        out["body"] = f"<{len(body)} bytes of {kind}>"
+        if kept.done:
+            out["media"] = {"type": kind, "src": f"data:{kind};base64,{base64.b64encode(body).decode()}"}
+        return out
+    try:
+        out["body"] = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        out["body"] = body.decode("utf-8", "replace")
+    return out
+
+
+_MEDIA_TYPE = re.compile(r"(audio|image|video)/[a-z0-9.+-]+")
+
+
+def _media_type(headers: list[tuple[str, str]]) -> str | None:
+    """The answer's media type when it is audio, an image or video (None otherwise)."""
+    for name, value in headers:
+        if name.lower() == "content-type":
+            kind = value.split(";", 1)[0].strip().lower()
+            return kind if _MEDIA_TYPE.fullmatch(kind) else None
+    return None
 
 
 def event_of(entry: Entry) -> bytes:
@@ -51,6 +70,12 @@ def event_of(entry: Entry) -> bytes:
     data = entry.as_dict()
     data["answer"] = answer_of(entry)
     return b"id: %d\nevent: entry\ndata: %s\n\n" % (entry.id, orjson.dumps(data, default=str))
+
+
+def finished(entry: Entry) -> bool:
+    """Whether `entry` is answered and its kept answer (if any) fully sent."""
+    kept = entry.kept_answer()
+    return entry.status is not None and (kept is None or kept.done)
 
 
 def _after(request: Request) -> int | None:
@@ -82,13 +107,13 @@ async def journal_events(journal: Journal, after: int, *, lifetime: float = STRE
                 pending.clear()
                 out.append(b"event: clear\ndata: {}\n\n")
             for entry_id, entry in list(pending.items()):  # sent before their answer: send again with it
-                if entry.status is not None:
+                if finished(entry):
                     del pending[entry_id]
                     out.append(event_of(entry))
             for entry in journal.since(last):
                 last = entry.id
                 out.append(event_of(entry))
-                if entry.status is None:
+                if not finished(entry):
                     pending[entry.id] = entry
             yield b"".join(out) if out else b": ping\n\n"
             remaining = deadline - loop.time()

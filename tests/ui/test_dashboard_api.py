@@ -73,16 +73,23 @@ def test_answers_are_kept_only_while_a_stream_is_open() -> None:
         unwatch = state.journal.watch(lambda: None)
         client.post("/v1/chat/completions", json=CHAT)
         unwatch()
-        headers, body = state.journal.snapshot()[-1].kept_answer()  # type: ignore[misc]
-        assert ("content-type", "application/json") in headers and b"chat.completion" in body
+        kept = state.journal.snapshot()[-1].kept_answer()
+        assert kept is not None and kept.done
+        assert ("content-type", "application/json") in kept.headers and b"chat.completion" in kept.body
         # A large answer is kept by size only, so an open page cannot make the journal hold megabytes.
         client.post("/__mock/stubs", json={"operation": "models_list", "response": {"body": {"x": "y" * 100_000}}})
         unwatch = state.journal.watch(lambda: None)
         client.get("/v1/models")
+        client.post("/v1/chat/completions", json={**CHAT, "stream": True})
+        client.post("/v1/audio/speech", json={"model": "tts-1", "input": "Hi.", "voice": "alloy"})
         unwatch()
-        entry = state.journal.snapshot()[-1]
-        assert entry.kept_answer()[1] == 100_008  # type: ignore[index]
-        assert answer_of(entry)["body"] == "<100008 bytes: too large to keep>"  # type: ignore[index]
+        large, streamed, speech = state.journal.snapshot()[-3:]
+        assert large.kept_answer().size == 100_008 and len(large.kept_answer().body) == 65536  # type: ignore[union-attr]
+        assert answer_of(large)["body"] == "<100008 bytes: too large to keep>"  # type: ignore[index]
+        chunks = answer_of(streamed)
+        assert chunks is not None and chunks["complete"] and "data: [DONE]" in chunks["body"]  # a stream, copied
+        media = answer_of(speech)["media"]  # type: ignore[index]
+        assert media["type"] == "audio/mpeg" and media["src"].startswith("data:audio/mpeg;base64,")
 
 
 def events_of(response: httpx.Response) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -57,6 +57,14 @@ def test_a_request_appears_in_the_journal_live(
     assert '"authorization: Bearer $API_KEY"' in curl and "sk-test-dashboard" not in page.content()
     assert '--data-raw \'{"model":"gpt-4o-mini"' in curl
     screenshot(page, tmp_path, "journal")
+    # Speech is played right in the detail.
+    speech = {"model": "tts-1", "input": "Hello there.", "voice": "alloy", "response_format": "mp3"}
+    assert api.post("/v1/audio/speech", json=speech).status_code == 200
+    page.locator("#journal-table tbody tr", has_text="/v1/audio/speech").click()
+    player = page.locator("#journal-detail audio")
+    player.wait_for()
+    page.wait_for_function("(a) => a.readyState >= 1 && a.duration > 0", arg=player.element_handle())
+    assert "bytes of audio/mpeg" in page.inner_text("#journal-detail .answer-body")
     assert page.errors == []
 
 

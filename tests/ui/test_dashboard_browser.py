@@ -164,8 +164,11 @@ def test_callbacks_are_listed_with_each_attempt(
     from starlette.responses import Response
     from starlette.routing import Route
 
+    calls: list[int] = []
+
     async def hook(request: Request) -> Response:
-        return Response(status_code=200)
+        calls.append(1)
+        return Response(status_code=503 if len(calls) == 1 else 200)  # the first delivery fails once
 
     receiver = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
     with serve_in_thread(receiver) as target:
@@ -179,6 +182,9 @@ def test_callbacks_are_listed_with_each_attempt(
             "document.querySelectorAll('#callbacks-table tbody tr td.s2').length >= 2", timeout=15_000
         )
         assert "delivered (200)" in page.inner_text("#callbacks-table tbody")
+        page.wait_for_function("document.querySelector('#callbacks-table tbody').textContent.includes('will retry')")
+        failed = page.locator("#callbacks-table tbody tr", has_text="will retry").inner_text()
+        assert "503" in failed and "\t1\t" in failed  # attempt 1 of that step, and its outcome
         assert "/hook" in page.inner_text("#callbacks-table tbody")
         screenshot(page, tmp_path, "callbacks")
     assert page.errors == []

@@ -1,4 +1,4 @@
-"""Dashboard fixtures: one headless Chromium per session, the emulator on a live port per test."""
+"""Dashboard fixtures: one headless Chromium per test module, the emulator on a live port per test."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ from mockserver.testing import ThreadedServer, free_port, serve_in_thread
 AUTH = {"Authorization": "Bearer sk-test-dashboard"}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Module-scoped: Playwright's sync API keeps an event loop running in this thread while it is open,
+    which tests that call `asyncio.run` after it must not see."""
     from tests.ui.browser import launch
 
     yield from launch()

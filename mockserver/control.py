@@ -15,6 +15,7 @@ from mockserver.latency import MODES, realistic
 from mockserver.rules import RuleBook, RuleError
 from mockserver.state import MockState
 from mockserver.stubs import parse_stub
+from mockserver.ui import ROUTES as UI_ROUTES
 from mockserver.version import __version__
 
 
@@ -218,4 +219,5 @@ ROUTES = [
     *_rule_routes("faults", parse_fault),
     *_rule_routes("stubs", parse_stub),
     Route("/__mock/openapi.json", openapi, methods=["GET"]),
+    *UI_ROUTES,  # the dashboard page and the journal's live stream
 ]

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from mockserver.contracts import Contract, Contracts, Issue, load_contracts
+from mockserver.progress import Progress, summary_table
 
 DEFAULT_MAX_EXAMPLES = 50
 DROPPED_HEADERS = {"user-agent", "x-schemathesis-testcaseid", "accept-encoding", "connection", "accept"}
@@ -420,9 +421,14 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     api_key = args.api_key or os.environ.get("MOCKSERVER_API_KEY") or "sk-fuzz"
     target = args.target.rstrip("/")
     failures: list[Failure] = []
-    with httpx.Client(timeout=args.timeout) as client:
+    kinds = (False, True) if args.negative else (False,)
+    rows: list[tuple[str, str, int, str, str]] = []
+    with (
+        httpx.Client(timeout=args.timeout) as client,
+        Progress("fuzz", len(wanted) * len(kinds), unit="runs", stream=sys.stdout) as progress,
+    ):
         for op in wanted:
-            for negative in (False, True) if args.negative else (False,):
+            for negative in kinds:
                 outcome = fuzz_operation(
                     contracts.get(op),
                     client,
@@ -435,9 +441,14 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
                 )
                 seen = ", ".join(f"{s}×{n}" for s, n in sorted(outcome.statuses.items())) or "no cases"
                 mark = "FAIL" if outcome.failure else "ok"
-                print(f"{mark:4} {op} ({'negative' if negative else 'positive'}): {seen}", flush=True)
+                kind = "negative" if negative else "positive"
+                progress.advance(line=f"{mark:4} {op} ({kind}): {seen}")
+                verdict = f"FAIL: {outcome.failure.check}" if outcome.failure else "ok"
+                rows.append((op, kind, sum(outcome.statuses.values()), seen, verdict))
                 if outcome.failure:
                     failures.append(outcome.failure)
+    title = f"mockserver fuzz: {len(rows)} runs against {target}, {len(failures)} failing"
+    summary_table(title, ("operation", "kind", "cases", "statuses", "result"), rows, stream=sys.stdout)
     for failure in failures:
         print("\n" + failure.report(target), file=sys.stderr)
     if failures:

@@ -12,6 +12,7 @@ import collections
 import itertools
 import sys
 import threading
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from typing import Any
 
 import orjson
@@ -22,6 +23,7 @@ SECRET_HEADERS = frozenset(
 SECRET_QUERY = frozenset({"key", "api_key", "apikey", "access_token"})
 _NUL = b"\0"  # HTTP forbids NUL in header names and values, so it can separate them
 _TEXT_LIMIT = 65536
+ANSWER_KEPT = 65536  # answer bodies kept for an open dashboard; larger ones by size only
 
 
 def redact_secret(value: str) -> str:
@@ -34,12 +36,55 @@ def redact_secret(value: str) -> str:
     return f"{scheme} {masked}" if scheme else masked
 
 
+class KeptAnswer:
+    """An answer kept for an open dashboard: its headers, the first `ANSWER_KEPT` bytes of its body and
+    its size; `done` once the whole body was sent (a stream is copied as it goes out)."""
+
+    __slots__ = ("body", "done", "headers", "size")
+
+    def __init__(self, headers: list[tuple[str, str]]) -> None:
+        self.headers = headers
+        self.body = bytearray()
+        self.size = 0
+        self.done = False
+
+    def add(self, chunk: bytes | str | memoryview) -> None:
+        data = chunk.encode() if isinstance(chunk, str) else bytes(chunk)
+        self.size += len(data)
+        if len(self.body) < ANSWER_KEPT:
+            self.body += data[: ANSWER_KEPT - len(self.body)]
+
+    async def tap(self, chunks: AsyncIterable[Any]) -> AsyncIterator[Any]:
+        """Pass a streamed body through, keeping a copy."""
+        try:
+            async for chunk in chunks:
+                self.add(chunk)
+                yield chunk
+        finally:
+            self.done = True
+
+
 class Entry:
     """One received request. `body` is what the pipeline parsed for non-JSON bodies (form fields);
     JSON bodies stay as the raw bytes in `raw` and are parsed when read. `usage` is what the answer
     cost in tokens, for the System API's logs and billing (set by the families that count tokens)."""
 
-    __slots__ = ("at", "body", "headers", "id", "method", "operation", "path", "query", "raw", "status", "usage")
+    __slots__ = (
+        "answer",
+        "at",
+        "body",
+        "headers",
+        "id",
+        "method",
+        "operation",
+        "path",
+        "query",
+        "raw",
+        "status",
+        "usage",
+    )
+    # Set only while a dashboard watches the journal (`keep_answer`); never set on the hot path otherwise.
+    answer: KeptAnswer
 
     def __init__(
         self,
@@ -64,6 +109,23 @@ class Entry:
         self.raw = raw
         self.status: int | None = None
         self.usage: Any = None
+
+    def keep_answer(self, response: Any) -> None:
+        """Remember the answer for the dashboard (see `KeptAnswer`); a streamed body is copied as it goes."""
+        kept = KeptAnswer([(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers])
+        self.answer = kept
+        body = getattr(response, "body", None)
+        if isinstance(body, bytes):
+            kept.add(body)
+            kept.done = True
+        elif hasattr(response, "body_iterator"):
+            response.body_iterator = kept.tap(response.body_iterator)
+        else:
+            kept.done = True
+
+    def kept_answer(self) -> KeptAnswer | None:
+        """What `keep_answer` remembered, or None."""
+        return getattr(self, "answer", None)
 
     def header_pairs(self) -> list[tuple[str, str]]:
         if not self.headers:
@@ -105,6 +167,10 @@ class Journal:
         self._entries: collections.deque[Entry] = collections.deque(maxlen=max(1, size))
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        # Callables woken on each new entry (open dashboard streams). Empty while no page is open, so
+        # recording a request costs one truthiness check for the feature.
+        self.watchers: list[Callable[[], None]] = []
+        self.clears = 0
 
     def record(
         self,
@@ -123,6 +189,9 @@ class Journal:
         flat = _NUL.join(itertools.chain.from_iterable(headers)) if headers else b""
         entry = Entry(next(self._ids), at, method, sys.intern(path), query, flat, operation, body, raw)
         self._entries.append(entry)  # deque.append is atomic; maxlen drops the oldest
+        if self.watchers:
+            for wake in self.watchers:
+                wake()
         return entry
 
     def snapshot(self) -> list[Entry]:
@@ -137,6 +206,26 @@ class Journal:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self.clears += 1
+        for wake in self.watchers:
+            wake()
+
+    def since(self, after: int) -> list[Entry]:
+        """The remembered entries with an id above `after`, oldest first."""
+        entries = list(self._entries)  # a copy: another thread may append meanwhile
+        start = len(entries)
+        while start and entries[start - 1].id > after:
+            start -= 1
+        return entries[start:]
+
+    def watch(self, wake: Callable[[], None]) -> Callable[[], None]:
+        """Call `wake()` after each new entry (and on clear) until the returned function is called."""
+        self.watchers = [*self.watchers, wake]  # replaced, not mutated: `record` may be iterating
+
+        def unwatch() -> None:
+            self.watchers = [w for w in self.watchers if w is not wake]
+
+        return unwatch
 
     def __len__(self) -> int:
         return len(self._entries)

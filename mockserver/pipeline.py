@@ -613,6 +613,8 @@ def _journal(call: Call, kind: str) -> None:
 def _finish(call: Call, response: Response) -> Response:
     if call.journal_entry is not None:
         call.journal_entry.status = response.status_code
+        if call.state.journal.watchers:  # a dashboard is open: keep the answer to show it there
+            call.journal_entry.keep_answer(response)
     if call.charge is not None:  # the gateway charges what the call used (an error costs nothing)
         call.state.ext["gateway"].settle(call, response)
     for uploads in call.files.values():  # handlers read uploads eagerly; unclosed spool files leak

@@ -146,11 +146,19 @@ def cmd_verify(args: argparse.Namespace) -> int:
     except ContractError as exc:
         print(f"mockserver verify: {exc}", file=sys.stderr)
         return 2
-    report = verify_paths(args.paths, contracts=contracts)
+    if args.quiet:
+        report = verify_paths(args.paths, contracts=contracts)
+    else:
+        from mockserver.recording.progress_report import verify_summary, verify_with_progress
+
+        report = verify_with_progress(args.paths, contracts=contracts)
     text = report.to_text()
     if args.quiet:
         text = "".join(line + "\n" for line in text.splitlines() if not line.startswith(("OK", "NOTE")))
     sys.stdout.write(text)
+    if not args.quiet:
+        sys.stdout.flush()
+        verify_summary(report)
     if args.junit_xml:
         Path(args.junit_xml).write_text(report.to_junit_xml(), encoding="utf-8")
         print(f"wrote {args.junit_xml}", file=sys.stderr)
@@ -170,9 +178,12 @@ def _long_lived(app: Any) -> Any:
 def proxy_app() -> Any:
     """uvicorn factory for `mockserver record`."""
     from mockserver.cli import settings_from_env
+    from mockserver.recording.progress_report import RecordProgress
     from mockserver.recording.server import create_proxy_app
 
-    return _long_lived(create_proxy_app(settings_from_env()))
+    app = create_proxy_app(settings_from_env())
+    app.observer = RecordProgress()  # a line per request, a summary table at shutdown
+    return _long_lived(app)
 
 
 def replay_app() -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Hashable, Iterable
 from pathlib import Path
+from typing import Any
 
 from mockserver.recording.cassettes import Cassette, Interaction, RecordedRequest
 from mockserver.recording.filters import RequestFilter
@@ -206,3 +207,17 @@ def describe_miss(request: RecordedRequest, candidates: list[Candidate], library
         lines.append(f"{n}) {cand.entry.where} {req.method} {req.path} — failed {', '.join(cand.failed)}")
         lines.extend(f"   {reason}" for reason in cand.reasons)
     return "\n".join(lines)
+
+
+def describe_candidates(candidates: list[Candidate]) -> list[dict[str, Any]]:
+    """The nearest recordings of a miss as data: where, the request, the matchers it failed and why."""
+    return [
+        {
+            "where": c.entry.where,
+            "method": c.entry.interaction.request.method,
+            "path": c.entry.interaction.request.path,
+            "failed": list(c.failed),
+            "reasons": list(c.reasons),
+        }
+        for c in candidates
+    ]

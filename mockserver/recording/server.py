@@ -2,8 +2,10 @@
 
 Per request: replay a recorded answer if the mode allows and one matches; else forward and record
 if the mode allows; else hand the request to the fallback app; else answer the miss, explained.
-Its own endpoints: `GET /__mock/cassettes` (what was played, recorded and missed), the callback
-capture URL `/__mock/cassettes/callback/<token>`, and `GET /__mock/health` when there is no fallback.
+Its own endpoints: `GET /__mock/cassettes` (what was played, recorded and missed),
+`GET /__mock/cassettes/interactions` (every recorded interaction and whether it was played), the
+callback capture URL `/__mock/cassettes/callback/<token>`, the dashboard `GET /__mock/ui`, and
+`GET /__mock/health` when there is no fallback.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from mockserver.contracts import Contracts, load_contracts
 from mockserver.errors import ApiError, error_response, openai_envelope
 from mockserver.recording.cassettes import CASSETTE_SUFFIXES, Cassette, RecordedRequest, cassette_files, load_cassette
 from mockserver.recording.filters import RedactionRules, request_filter
-from mockserver.recording.library import CassetteLibrary, describe_miss
+from mockserver.recording.library import CassetteLibrary, describe_candidates, describe_miss
 from mockserver.recording.matchers import MatchOptions, check_match_on
 from mockserver.recording.modes import Plan, RecordMode, plan_for
 from mockserver.recording.proxy import CALLBACK_PATH, Forwarder, RecordingTarget
@@ -44,6 +46,7 @@ class Miss:
     method: str
     path: str
     explanation: str
+    nearest: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -93,6 +96,8 @@ class CassetteApp:
         self.forwarder = forwarder
         self.fallback_app = fallback_app
         self.stats = Stats()
+        # Told of each request's outcome, `observer.event(kind, method, path)` (e.g. `RecordProgress`).
+        self.observer: Any = None
         self.family = EnvelopeFinder(contracts)
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -110,7 +115,11 @@ class CassetteApp:
                 await self.fallback_app(scope, receive, send)
             return
         path: str = scope["path"]
-        if path.startswith("/__mock/cassettes") or (path == "/__mock/health" and self.fallback_app is None):
+        if (
+            path.startswith("/__mock/cassettes")
+            or path == "/__mock/ui"
+            or (path == "/__mock/health" and self.fallback_app is None)
+        ):
             await self._control(scope, receive, send)
             return
         try:
@@ -124,6 +133,8 @@ class CassetteApp:
             entry = self.library.take(key)
             if entry is not None:
                 self.stats.played += 1
+                if self.observer is not None:
+                    self.observer.event("played", request.method, request.path)
                 speed = self.speed
                 await play(entry, send, speed=speed, head_only=request.method == "HEAD")
                 if entry.callbacks:
@@ -132,15 +143,22 @@ class CassetteApp:
         if self.forwarder is not None and self.plan.record:
             await self.forwarder.forward(request, _raw_path(scope), scope, receive, send)
             self.stats.recorded += 1
+            if self.observer is not None:
+                self.observer.event("recorded", request.method, request.path)
             return
         if self.fallback_app is not None:
             self.stats.fallbacks += 1
+            if self.observer is not None:
+                self.observer.event("fallback", request.method, request.path)
             await self.fallback_app(scope, _replay_receive(body, receive), send)
             return
         key = self.library.key_of(request)
-        explanation = describe_miss(request, self.library.nearest(request, key), self.library)
-        self.stats.misses.append(Miss(request.method, request.path, explanation))
+        candidates = self.library.nearest(request, key)
+        explanation = describe_miss(request, candidates, self.library)
+        self.stats.misses.append(Miss(request.method, request.path, explanation, describe_candidates(candidates)))
         log.warning("%s", explanation)
+        if self.observer is not None:
+            self.observer.event("missed", request.method, request.path)
         await send_miss(scope, receive, send, self.family(request.method, request.path), explanation)
 
     def _spawn(self, work: Awaitable[None]) -> None:
@@ -154,6 +172,9 @@ class CassetteApp:
             body = await _read_body(receive, self.settings.max_body_bytes)
             token = path[len(CALLBACK_PATH) :]
             await self.forwarder.handle_callback(token, incoming_request(scope, body), scope, receive, send)
+            return
+        if scope["method"] == "GET" and path in ("/__mock/ui", "/__mock/cassettes/interactions"):
+            await self._dashboard(path)(scope, receive, send)
             return
         if scope["method"] != "GET" or path not in ("/__mock/cassettes", "/__mock/health"):
             err = ApiError(404, f"Invalid URL ({scope['method']} {path})", code="not_found")
@@ -171,6 +192,32 @@ class CassetteApp:
             **self.stats.as_dict(),
         }
         await JSONAnswer(payload)(scope, receive, send)
+
+    def _dashboard(self, path: str) -> Any:
+        """The dashboard page (its cassettes view, plus the emulator's views with `--fallback emulate`),
+        or the interactions it lists."""
+        if path == "/__mock/ui":
+            from mockserver.ui import page_config, page_response
+
+            config = page_config(
+                mode=self.mode.value if self.plan.record else "replay",
+                base_url=self.settings.base_url,
+                operations=sorted(c.id for c in self.contracts),
+                emulator=getattr(getattr(self.fallback_app, "state", None), "mock", None) is not None,
+                cassettes=True,
+            )
+            return page_response(config)
+        listed = [
+            {
+                "where": entry.where,
+                "method": entry.interaction.request.method,
+                "path": entry.interaction.request.path,
+                "status": entry.status,
+                "played": entry.played,
+            }
+            for entry in self.library.entries
+        ]
+        return JSONAnswer({"interactions": listed, "count": len(listed)})
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         message = await receive()
@@ -197,6 +244,8 @@ class CassetteApp:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.forwarder is not None:
             await self.forwarder.aclose()
+        if self.observer is not None:
+            self.observer.close()
 
 
 # ---------------------------------------------------------------------------------------------

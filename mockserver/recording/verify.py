@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -221,8 +221,14 @@ def _check_events(item: Interaction, contract: Contract, walkers: dict[tuple[str
 # Running over cassettes
 
 
-def verify_paths(paths: Iterable[str | Path], *, contracts: Contracts | None = None) -> Report:
-    """Check every cassette under `paths` (files or folders) against the contracts."""
+def verify_paths(
+    paths: Iterable[str | Path],
+    *,
+    contracts: Contracts | None = None,
+    on_cassette: Callable[[Path, int], None] | None = None,
+) -> Report:
+    """Check every cassette under `paths` (files or folders) against the contracts; `on_cassette(file,
+    interactions)` is called after each cassette (for progress)."""
     contracts = load_contracts() if contracts is None else contracts
     report = Report()
     walkers: dict[tuple[str, str], SchemaWalker] = {}
@@ -235,10 +241,14 @@ def verify_paths(paths: Iterable[str | Path], *, contracts: Contracts | None = N
                 cassette = load_cassette(file)
             except CassetteError as exc:
                 report.errors.append(str(exc))
+                if on_cassette is not None:
+                    on_cassette(file, 0)
                 continue
             report.cassettes += 1
             for index, item in enumerate(cassette.interactions):
                 _verify_one(report, contracts, walkers, cassette.interactions, index, item, f"{file}#{index}")
+            if on_cassette is not None:
+                on_cassette(file, len(cassette.interactions))
     return report
 
 

@@ -18,7 +18,9 @@ def test_options_are_in_one_group(pytester: pytest.Pytester) -> None:
 
 def test_cassette_marker_is_registered_with_help(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--markers")
-    result.stdout.fnmatch_lines(["@pytest.mark.cassette(name=None, *, record_mode=None, match_on=None, replay_timing=None): replay*"])
+    result.stdout.fnmatch_lines(
+        ["@pytest.mark.cassette(name=None, *, record_mode=None, match_on=None, replay_timing=None): replay*"]
+    )
 
 
 def test_marker_passes_strict_markers(pytester: pytest.Pytester) -> None:

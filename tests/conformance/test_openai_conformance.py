@@ -25,7 +25,7 @@ from mockserver.app import create_app
 from mockserver.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).parent))
-import spec  # noqa: E402
+import spec
 
 AUTH = {"Authorization": "Bearer sk-test"}
 USER = [{"role": "user", "content": "Say something about otters."}]
@@ -37,6 +37,8 @@ WEATHER_TOOL = {
         "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
     },
 }
+# the same tool in the Responses API's flat shape
+FUNCTION_TOOL = {"type": "function", "name": "get_weather", "parameters": WEATHER_TOOL["function"]["parameters"]}
 SCHEMA_FORMAT = {
     "type": "json_schema",
     "json_schema": {
@@ -168,7 +170,7 @@ JSON_CASES: list[tuple[str, str, dict[str, Any], str]] = [
             "model": "o4-mini",
             "input": "Weather in Paris?",
             "reasoning": {"effort": "medium", "summary": "auto"},
-            "tools": [{"type": "function", "name": "get_weather", "parameters": WEATHER_TOOL["function"]["parameters"]}],
+            "tools": [FUNCTION_TOOL],
         },
         "Response",
     ),
@@ -245,7 +247,7 @@ def test_stream_chunks_conform(client: TestClient, case: str, path: str, body: d
             "input": "Weather in Paris?",
             "stream": True,
             "reasoning": {"effort": "low", "summary": "auto"},
-            "tools": [{"type": "function", "name": "get_weather", "parameters": WEATHER_TOOL["function"]["parameters"]}],
+            "tools": [FUNCTION_TOOL],
         },
     ],
     ids=["text", "reasoning-tools"],
@@ -270,7 +272,8 @@ def test_audio_answers_conform(client: TestClient) -> None:
     ]:
         r = client.post("/v1/audio/transcriptions", data={"model": model, "response_format": fmt}, files=files)
         _assert_conforms(schema, r.json(), f"transcription {model} {fmt}")
-    for fmt, schema in [("json", "CreateTranslationResponseJson"), ("verbose_json", "CreateTranslationResponseVerboseJson")]:
+    translations = [("json", "CreateTranslationResponseJson"), ("verbose_json", "CreateTranslationResponseVerboseJson")]
+    for fmt, schema in translations:
         r = client.post("/v1/audio/translations", data={"model": "whisper-1", "response_format": fmt}, files=files)
         _assert_conforms(schema, r.json(), f"translation {fmt}")
     speech = {"model": "gpt-4o-mini-tts", "input": "Hello otters.", "voice": "alloy", "stream_format": "sse"}

@@ -124,5 +124,7 @@ def test_gateway_refusals_use_abort_with_openai_message_shape() -> None:
         assert wrong.json()["error"]["type"] == "new_api_error"
         missing = client.post("/v1/chat/completions", json=chat, headers={"Authorization": ""})
         assert missing.status_code == 401 and "param" not in missing.json()["error"]
-        invalid = client.post("/v1/chat/completions", json={"model": "gpt-4o"}, headers={"Authorization": "Bearer sk-right"})
+        invalid = client.post(
+            "/v1/chat/completions", json={"model": "gpt-4o"}, headers={"Authorization": "Bearer sk-right"}
+        )
         assert invalid.status_code == 400 and invalid.json()["error"]["param"] == "messages"

@@ -185,6 +185,22 @@ def test_json_answers_conform(client: TestClient, case: str, path: str, body: di
     _assert_conforms(schema, r.json(), case)
 
 
+def _png() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (30, 120, 200)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_image_edits_conform(client: TestClient) -> None:
+    for model in ("gpt-image-1", "dall-e-2"):
+        files = {"image": ("otter.png", _png(), "image/png")}
+        r = client.post("/v1/images/edits", data={"model": model, "prompt": "add a hat"}, files=files)
+        assert r.status_code == 200, r.text
+        _assert_conforms("ImagesResponse", r.json(), f"images edit {model}")
+
+
 def test_models_and_errors_conform(client: TestClient) -> None:
     _assert_conforms("ListModelsResponse", client.get("/v1/models").json(), "models list")
     _assert_conforms("Model", client.get("/v1/models/gpt-4o").json(), "model")

@@ -173,6 +173,7 @@ def test_failures_and_unknown_ids(api: Api) -> None:
     task_id = submit(api, MUSIC, {"gpt_description_prompt": "[mock:moderation] a song"})
     failed = finish(api, task_id)
     assert failed["status"] == "FAILURE" and failed["progress"] == "100%" and failed["fail_reason"]
+    assert failed["result_url"] == failed["fail_reason"]  # GetResultURL() falls back to fail_reason
     for clip in failed["data"]:
         assert clip["status"] == "error" and clip["metadata"]["error_type"] == "moderation"
         assert clip["metadata"]["error_message"] == failed["fail_reason"]

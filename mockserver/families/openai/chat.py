@@ -85,7 +85,9 @@ async def chat_completions(call: Call) -> Response:
     usage = usage_block(prompt_tokens, completion_tokens, sum(r.reasoning_tokens() for r in replies))
     spoken: list[chat_audio.SpokenReply | None] = [None] * len(replies)
     if audio is not None:  # a tool call is not spoken
-        spoken = [None if r.tool_calls else chat_audio.speak(audio, r.content or "", rng, call.now) for r in replies]
+        for i, r in enumerate(replies):
+            if not r.tool_calls:
+                spoken[i] = await chat_audio.speak(audio, r.content or "", rng, call.now)
         chat_audio.add_audio_usage(usage, sum(s.tokens for s in spoken if s is not None))
     record_usage(call, req.model, prompt_tokens, usage["completion_tokens"], stream=req.stream)
     completion_id = random_id(rng, "chatcmpl-", _ID_LENGTH)

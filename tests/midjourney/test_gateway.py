@@ -44,17 +44,3 @@ def test_only_modal_actions_keep_code_21(mj: Mj) -> None:
     assert (zoom["code"], region["code"]) == (21, 21)
     subtle = mj.action(upscaled["id"], mj.button(upscaled, "Vary (Subtle)"))
     assert subtle["code"] == 1
-
-
-def test_a_body_that_is_not_json_is_the_distributors_midjourney_message(mj: Mj) -> None:
-    """new-api's distributor parses the body before choosing a channel: abortWithMidjourneyMessage(400,
-    MjErrorUnknown, "无效的请求, ..."); auth failures stay abortWithOpenAiMessage (no `param`)."""
-    headers = {"Content-Type": "application/json"}
-    r = mj.client.post("/mj/submit/imagine", content=b"{not json", headers=headers)
-    assert r.status_code == 400
-    body = r.json()
-    assert (body["type"], body["code"]) == ("new_api_error", 5) and body["description"].startswith("无效的请求, ")
-    anonymous = mj.post(
-        "/mj/submit/imagine", {"prompt": "cat", "botType": "MID_JOURNEY"}, headers={"Authorization": ""}
-    )
-    assert anonymous.status_code == 401 and set(anonymous.json()["error"]) == {"message", "type", "code"}

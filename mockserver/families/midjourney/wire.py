@@ -237,24 +237,18 @@ def render_task(view: TaskView, ctx: RenderContext) -> dict[str, Any]:
 
 # -- the error envelope --------------------------------------------------------------------------
 
-_OPENAI_CODES = frozenset({"not_found", "method_not_allowed", "missing_api_key", "invalid_api_key"})
-MJ_ERROR_UNKNOWN = 5  # new-api constant.MjErrorUnknown
+_OPENAI_CODES = frozenset({"not_found", "method_not_allowed", "invalid_json", "missing_api_key", "invalid_api_key"})
 
 
 def midjourney_envelope(err: ApiError, request_id: str) -> tuple[int, Any]:
     """new-api's Midjourney relay errors: `{"description", "type": "upstream_error", "code": <int>}`.
 
-    Gateway middleware failures (auth, an unknown route or method) keep the gateway's OpenAI-shaped
-    envelope, as new-api answers them before the Midjourney relay runs; a body that is not JSON is the
-    distributor's `abortWithMidjourneyMessage` (`type` new_api_error, code 5); the relay itself never
-    answers 404 or 405.
+    Gateway middleware failures (auth, an unknown route or method, a body that is not JSON) keep the
+    gateway's OpenAI-shaped envelope, as new-api answers them before the Midjourney relay runs; the relay
+    itself never answers 404 or 405.
     """
     if err.status in (401, 403, 404, 405, 413, 415) or err.code in _OPENAI_CODES:
         return openai_envelope(err, request_id)
-    if err.code == "invalid_json":
-        # the distributor reads the body before choosing a channel and refuses it with its Midjourney
-        # message: abortWithMidjourneyMessage(400, MjErrorUnknown, "无效的请求, " + err)
-        return 400, {"description": f"无效的请求, {err.message}", "type": "new_api_error", "code": MJ_ERROR_UNKNOWN}
     if isinstance(err.code, int) and not isinstance(err.code, bool):
         code = err.code
     else:

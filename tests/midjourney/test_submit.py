@@ -38,6 +38,8 @@ def test_malformed_bodies_are_400_naming_the_field(mj: Mj, body: dict[str, objec
 def test_gateway_errors_keep_the_openai_envelope(mj: Mj) -> None:
     anonymous = mj.client.post("/mj/submit/imagine", json={"prompt": "x"}, headers={"Authorization": ""})
     assert anonymous.status_code == 401 and "request id" in anonymous.json()["error"]["message"]
+    # the current new-api distributor refuses a body it cannot parse with abortWithOpenAiMessage (older
+    # versions used abortWithMidjourneyMessage): the OpenAI-shaped envelope
     bad_json = mj.client.post("/mj/submit/imagine", content=b"{nope", headers={"Content-Type": "application/json"})
     assert bad_json.status_code == 400 and "error" in bad_json.json()
     assert mj.get("/mj/nothing-here").status_code == 404

@@ -132,6 +132,12 @@ def cmd_contracts(args: argparse.Namespace) -> int:
     if args.action == "list":
         for c in sorted(contracts, key=lambda c: (c.path, c.method)):
             print(f"{c.id:40} {c.method:6} {c.path:60} {c.confidence}")
+            if args.provenance:  # where each contract comes from, and the behaviours it records
+                provenance = c.raw["provenance"]
+                for line in (*provenance.get("sources", ()), *provenance.get("notes", ())):
+                    print(f"    {line}")
+                for alternative in provenance.get("alternatives", ()):
+                    print(f"    alternative ({alternative['source']}): {alternative['behaviour']}")
         print(f"{len(contracts)} operations", file=sys.stderr)
     elif args.action == "show":
         if not args.id:
@@ -170,6 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
     contracts.add_argument("action", choices=["list", "show", "openapi", "index"])
     contracts.add_argument("id", nargs="?", help="operation id (for show)")
     contracts.add_argument("-o", "--output", help="file to write (for openapi)")
+    contracts.add_argument(
+        "--provenance", action="store_true", help="with list: print each contract's sources and notes under it"
+    )
     contracts.set_defaults(func=cmd_contracts)
 
     for name in COMMAND_MODULES:

@@ -70,16 +70,25 @@ _OPENAI_TYPE = {
 }
 
 
+GATEWAY_ERROR_TYPE = "new_api_error"
+# Statuses of the gateway's own refusals (auth, quota, rate limits, no channel for the model).
+_GATEWAY_REFUSALS = frozenset({401, 403, 429, 503})
+
+
 def openai_envelope(err: ApiError, request_id: str) -> tuple[int, Any]:
-    """`{"error": {"message": "... (request id: X)", "type", "param", "code"}}` as new-api answers."""
-    return err.status, {
-        "error": {
-            "message": f"{err.message} (request id: {request_id})",
-            "type": err.type or _OPENAI_TYPE.get(err.status, "new_api_error"),
-            "param": err.param,
-            "code": err.code if err.code is not None else "",
-        }
-    }
+    """`{"error": {"message": "... (request id: X)", "type", "param", "code"}}` as new-api answers.
+
+    The gateway's own refusals (auth, distribution, quota: type `new_api_error`) are written by its
+    `abortWithOpenAiMessage`, which has no `param` slot: `{"error": {"message", "type", "code"}}`.
+    Raise `ApiError(status, message, type=GATEWAY_ERROR_TYPE)` for one (any status).
+    """
+    kind = err.type or _OPENAI_TYPE.get(err.status, GATEWAY_ERROR_TYPE)
+    body: dict[str, Any] = {"message": f"{err.message} (request id: {request_id})", "type": kind}
+    refusal = kind == GATEWAY_ERROR_TYPE and (err.status in _GATEWAY_REFUSALS or err.type is not None)
+    if not refusal:
+        body["param"] = err.param
+    body["code"] = err.code if err.code is not None else ""
+    return err.status, {"error": body}
 
 
 def internal_error(exc: BaseException, where: str | None = None) -> ApiError:

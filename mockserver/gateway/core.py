@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from mockserver.errors import ApiError, openai_envelope
+from mockserver.errors import GATEWAY_ERROR_TYPE, ApiError, openai_envelope
 from mockserver.gateway import billing, signing
 from mockserver.gateway.keys import api_keys, ip_allowed, load_keys_file, secret_of
 from mockserver.gateway.prices import PriceTable, prices
@@ -52,6 +52,11 @@ class GatewayError(ApiError):
     """A refusal by the gateway itself: answered in new-api's OpenAI-shaped envelope on every route."""
 
     envelope = staticmethod(openai_envelope)
+
+    def __init__(self, status: int, message: str, **fields: Any) -> None:
+        # new-api writes its own refusals with abortWithOpenAiMessage: type new_api_error, no `param`.
+        fields.setdefault("type", GATEWAY_ERROR_TYPE)
+        super().__init__(status, message, **fields)
 
 
 class Charge:

@@ -44,7 +44,16 @@ def gateway_error(r: Any, status: int) -> dict[str, Any]:
     assert r.status_code == status, r.text
     err: dict[str, Any] = r.json()["error"]
     assert err["type"] == "new_api_error" and "(request id: " in err["message"]
+    assert "param" not in err  # abortWithOpenAiMessage has no param slot
     return err
+
+
+def test_a_rate_limited_key_gets_the_gateways_own_429(gw: TestClient) -> None:
+    key = new_key(gw, rpm=1, rate_window=60)
+    assert gw.post("/v1/chat/completions", json=CHAT, headers=bearer(key)).status_code == 200
+    refused = gw.post("/v1/chat/completions", json=CHAT, headers=bearer(key))
+    gateway_error(refused, 429)
+    assert int(refused.headers["Retry-After"]) >= 1
 
 
 @pytest.mark.parametrize("sent", ["sk-proj-ATTACKER", "proj", "proj-anything", "sk-proj-GOO", "sk-proj-GOODX", " "])

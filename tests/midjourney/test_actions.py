@@ -148,7 +148,8 @@ def test_describe_offers_four_prompts_and_imagines_one(mj: Mj) -> None:
     answer = mj.submit("/mj/submit/describe", {"botType": "MID_JOURNEY", "base64": PNG_1x1})
     assert answer["code"] == 1
     running = mj.fetch(answer["result"])
-    assert running["action"] == "DESCRIBE" and running["properties"]["finalPrompt"] == ""
+    # properties stay null until the gateway has polled the upstream (coverMidjourneyTaskDto)
+    assert running["action"] == "DESCRIBE" and running["properties"] is None
     done = mj.finish(answer["result"])
     lines = done["properties"]["finalPrompt"].split("\n\n")
     assert len(lines) == 4 and lines[0].startswith("1️⃣ ") and lines[3].startswith("4️⃣ ")

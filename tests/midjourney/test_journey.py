@@ -51,7 +51,8 @@ def expected_transitions(live: Live, task_id: str) -> list[tuple[str, str]]:
     """(status, progress) of every planned step after submission, as the callbacks must carry them."""
     out = []
     for step in live.plan(task_id)[1:]:
-        progress = "100%" if step["phase"] in ("succeeded", "failed") else f"{step['progress']}%"
+        # midjourney-proxy's own Task: "100%" on success, "" once failed (Task.fail)
+        progress = {"succeeded": "100%", "failed": ""}.get(step["phase"], f"{step['progress']}%")
         out.append((step["status"], progress))
     return out
 
@@ -115,7 +116,18 @@ def test_imagine_to_upscale_journey(mj: Live, receiver: Receiver) -> None:
     assert done["buttons"][4]["customId"] == f"MJ::JOB::reroll::0::{job}::SOLO"
     assert done["buttons"][5]["customId"] == f"MJ::JOB::variation::1::{job}"
     imagine_callbacks = assert_called_back_in_order(mj, receiver, task_id)
-    assert imagine_callbacks[-1] == done
+    # the callback is midjourney-proxy's Task (it posts to the notifyHook itself), not the gateway's DTO
+    last = imagine_callbacks[-1]
+    assert list(last) == [
+        "id", "properties", "action", "status", "prompt", "promptEn", "description", "state",
+        "submitTime", "startTime", "finishTime", "imageUrl", "progress", "failReason",
+    ]  # fmt: skip
+    shared = ("id", "action", "status", "prompt", "promptEn", "submitTime", "startTime", "finishTime", "imageUrl")
+    assert {k: last[k] for k in shared} == {k: done[k] for k in shared}
+    assert (last["description"], last["failReason"], last["progress"]) == ("/imagine cat", None, "100%")
+    assert last["properties"]["notifyHook"] == receiver.url and last["properties"]["messageHash"] == job
+    assert last["properties"]["discordInstanceId"] == answer["properties"]["discordInstanceId"]
+    assert imagine_callbacks[0]["progress"] == "0%" or imagine_callbacks[0]["status"] != "NOT_START"
 
     # 4. U1, V1 and reroll through /mj/submit/action.
     u1 = press(mj, task_id, done["buttons"][0]["customId"], receiver.url)
@@ -124,7 +136,8 @@ def test_imagine_to_upscale_journey(mj: Live, receiver: Receiver) -> None:
     upscaled, varied, rerolled = mj.finish(u1), mj.finish(v1), mj.finish(reroll)
     assert (upscaled["action"], varied["action"], rerolled["action"]) == ("UPSCALE", "VARIATION", "REROLL")
     assert all(t["status"] == "SUCCESS" for t in (upscaled, varied, rerolled))
-    assert upscaled["customId"] == done["buttons"][0]["customId"] and upscaled["prompt"] == "cat"
+    # coverMidjourneyTaskDto never copies customId or botType: both read "" on every fetch
+    assert (upscaled["customId"], upscaled["botType"], upscaled["prompt"]) == ("", "", "cat")
     assert [b["label"] for b in upscaled["buttons"][:2]] == ["Upscale (Subtle)", "Upscale (Creative)"]
     assert any(b["customId"].startswith("MJ::CustomZoom::") for b in upscaled["buttons"])
     assert [b["label"] for b in varied["buttons"]][:4] == ["U1", "U2", "U3", "U4"]

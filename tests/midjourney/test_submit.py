@@ -38,6 +38,8 @@ def test_malformed_bodies_are_400_naming_the_field(mj: Mj, body: dict[str, objec
 def test_gateway_errors_keep_the_openai_envelope(mj: Mj) -> None:
     anonymous = mj.client.post("/mj/submit/imagine", json={"prompt": "x"}, headers={"Authorization": ""})
     assert anonymous.status_code == 401 and "request id" in anonymous.json()["error"]["message"]
+    # the current new-api distributor refuses a body it cannot parse with abortWithOpenAiMessage (older
+    # versions used abortWithMidjourneyMessage): the OpenAI-shaped envelope
     bad_json = mj.client.post("/mj/submit/imagine", content=b"{nope", headers={"Content-Type": "application/json"})
     assert bad_json.status_code == 400 and "error" in bad_json.json()
     assert mj.get("/mj/nothing-here").status_code == 404
@@ -92,20 +94,24 @@ def test_banned_word_is_code_24_with_the_word() -> None:
         assert answer == {
             "code": 24,
             "description": "可能包含敏感词",
+            "result": None,  # SubmitResultVO.fail
             "properties": {"promptEn": "A Forbidden Thing at night", "bannedWord": "forbidden thing"},
         }
         assert api.submit("/mj/submit/shorten", {"prompt": "gore fest"})["code"] == 24
         assert api.submit("/mj/submit/imagine", {"prompt": "gorgeous", "botType": "MID_JOURNEY"})["code"] == 1
 
 
-def test_queue_codes_22_and_23_follow_the_worker_pool() -> None:
+def test_queue_answers_follow_the_worker_pool() -> None:
     with mj_client(mj_concurrency=1, mj_queue_size=2) as api:
         body = {"prompt": "cat", "botType": "MID_JOURNEY"}
         first, second, third, fourth = (api.submit("/mj/submit/imagine", body) for _ in range(4))
         assert (first["code"], second["code"]) == (1, 1)  # nobody waiting yet: code 1, though it waits
-        assert third["code"] == 22 and third["description"] == "排队中，前面还有1个任务"
+        # midjourney-proxy's 22 reaches the client as 1: new-api rewrites `"code":22` and keeps the rest
+        assert third["code"] == 1 and third["description"] == "排队中，前面还有1个任务"
         assert third["properties"]["numberOfQueues"] == 1
+        assert api.fetch(third["result"])["description"] == "排队中，前面还有1个任务"  # stored with the task
         assert fourth["code"] == 23 and fourth["description"] == "队列已满，请稍后尝试"
+        assert fourth["result"] is None and set(fourth["properties"]) == {"discordInstanceId"}
         assert api.get(f"/mj/task/{fourth['result']}/fetch").status_code == 400  # not stored
         # the second job starts only when the first has ended
         first_end = api.plan(first["result"])[-1]["at"]
@@ -114,7 +120,8 @@ def test_queue_codes_22_and_23_follow_the_worker_pool() -> None:
         api.advance(first_end - api.now() + 0.01)
         assert api.fetch(first["result"])["status"] == "SUCCESS"
         assert api.fetch(third["result"])["status"] == "NOT_START"
-        assert api.submit("/mj/submit/imagine", body)["code"] == 22  # one waits again: room for one
+        again = api.submit("/mj/submit/imagine", body)  # one waits again: room for one
+        assert again["code"] == 1 and again["properties"]["numberOfQueues"] == 1
 
 
 def test_markers_choose_the_failure_paths(mj: Mj) -> None:
@@ -143,6 +150,7 @@ def test_markers_choose_the_failure_paths(mj: Mj) -> None:
     assert mj.submit("/mj/submit/imagine", {"prompt": "x [mock:no-account]", "botType": "MID_JOURNEY"}) == {
         "code": 3,
         "description": "无可用的账号实例",
+        "result": None,
         "properties": {},
     }
     assert mj.submit("/mj/submit/imagine", {"prompt": "x [mock:error]", "botType": "MID_JOURNEY"})["code"] == 9

@@ -331,3 +331,31 @@ def test_prompt_longer_than_the_context_window(raw: TestClient) -> None:
     body = {"model": MODEL, "max_tokens": 64, "messages": [{"role": "user", "content": "word " * 210_000}]}
     answer = raw.post("/v1/messages", json=body, headers=HEADERS)
     assert answer.status_code == 400 and "prompt is too long" in answer.json()["error"]["message"]
+
+
+def test_streamed_thinking_parses_with_the_sdk_types(raw: TestClient, sse_checked: Sse) -> None:
+    """content_block_start of a thinking block carries `signature` (the SDK's ThinkingBlock requires it),
+    and the signature_delta comes right before the block stops."""
+    from anthropic.types import RawMessageStreamEvent
+    from pydantic import TypeAdapter
+
+    thinking = {"type": "enabled", "budget_tokens": 1024}
+    body = {"model": MODEL, "max_tokens": 2048, "thinking": thinking, "messages": USER, "stream": True}
+    events = sse_checked("claude_messages", raw.post("/v1/messages", json=body, headers=HEADERS).text)
+    adapter: TypeAdapter[Any] = TypeAdapter(RawMessageStreamEvent)
+    parsed = [adapter.validate_python(payload) for name, payload in events if name != "ping"]
+    start = next(e for e in parsed if e.type == "content_block_start" and e.index == 0)
+    assert start.content_block.type == "thinking" and start.content_block.signature == ""
+    mine = [(n, d) for n, d in events if d.get("index") == 0]
+    assert mine[-2][1]["delta"]["type"] == "signature_delta" and mine[-1][0] == "content_block_stop"
+
+
+def test_count_tokens_with_the_sdk(claude: anthropic.Anthropic) -> None:
+    counted = claude.messages.count_tokens(model=MODEL, messages=USER)  # type: ignore[arg-type]
+    message = claude.messages.create(model=MODEL, max_tokens=64, messages=USER)  # type: ignore[arg-type]
+    assert counted.input_tokens == message.usage.input_tokens > 0
+    system = claude.messages.count_tokens(model=MODEL, system="Be brief and kind.", messages=USER)  # type: ignore[arg-type]
+    assert system.input_tokens > counted.input_tokens
+    with pytest.raises(anthropic.BadRequestError) as err:
+        claude.messages.count_tokens(model=MODEL, messages=[])  # type: ignore[arg-type]
+    assert err.value.body["error"]["type"] == "invalid_request_error"  # type: ignore[index]

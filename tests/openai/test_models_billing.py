@@ -33,12 +33,23 @@ def test_list_has_every_documented_model(sdk: openai.OpenAI) -> None:
     assert set(DOCUMENTED) <= set(ids) and len(ids) == len(set(ids))
 
 
-def test_retrieve_and_unknown_is_404(sdk: openai.OpenAI) -> None:
+def test_retrieve(sdk: openai.OpenAI) -> None:
     model = sdk.models.retrieve("gpt-4o")
     assert (model.id, model.object, model.owned_by) == ("gpt-4o", "model", "openai")
-    with pytest.raises(openai.NotFoundError) as info:
-        sdk.models.retrieve("gpt-9-ultra")
-    assert info.value.code == "model_not_found" and "gpt-9-ultra" in info.value.message
+
+
+def test_unknown_model_is_an_error_body_with_200(raw: Any) -> None:
+    # new-api's RetrieveModel: HTTP 200 with an OpenAI error object, no request id in the message
+    r = raw.get("/v1/models/gpt-9-ultra")
+    assert r.status_code == 200
+    assert r.json() == {
+        "error": {
+            "message": "The model 'gpt-9-ultra' does not exist",
+            "type": "invalid_request_error",
+            "param": "model",
+            "code": "model_not_found",
+        }
+    }
 
 
 def _client(**settings: Any) -> TestClient:
@@ -90,3 +101,30 @@ def test_billing_agrees_with_the_system_api(raw: Any) -> None:
 def test_billing_usage_bad_dates(raw: Any, query: dict[str, str], param: str) -> None:
     r = raw.get("/v1/dashboard/billing/usage", params=query)
     assert r.status_code == 400 and r.json()["error"]["param"] == param
+
+
+def test_billing_routes_are_served_without_the_v1_prefix(raw: Any) -> None:
+    """new-api's router/dashboard.go registers both spellings on the same handlers."""
+    for path in ("/dashboard/billing/subscription", "/dashboard/billing/usage"):
+        plain, prefixed = raw.get(path), raw.get(f"/v1{path}")
+        assert plain.status_code == prefixed.status_code == 200, path
+        assert plain.json() == prefixed.json()
+    bad = raw.get("/dashboard/billing/usage", params={"start_date": "January"})
+    assert bad.status_code == 400 and "start_date" in bad.json()["error"]["param"]
+
+
+def test_gateway_refusals_use_abort_with_openai_message_shape() -> None:
+    """Auth failures are the gateway's own errors: `{"error": {"message", "type": "new_api_error",
+    "code"}}`, no `param` (abortWithOpenAiMessage); validation errors keep `param`."""
+    with _client(api_key=("sk-right",)) as client:
+        chat = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+        wrong = client.post("/v1/chat/completions", json=chat, headers={"Authorization": "Bearer sk-wrong"})
+        assert wrong.status_code == 401
+        assert list(wrong.json()["error"]) == ["message", "type", "code"]
+        assert wrong.json()["error"]["type"] == "new_api_error"
+        missing = client.post("/v1/chat/completions", json=chat, headers={"Authorization": ""})
+        assert missing.status_code == 401 and "param" not in missing.json()["error"]
+        invalid = client.post(
+            "/v1/chat/completions", json={"model": "gpt-4o"}, headers={"Authorization": "Bearer sk-right"}
+        )
+        assert invalid.status_code == 400 and invalid.json()["error"]["param"] == "messages"

@@ -166,3 +166,41 @@ def test_callback_url_receives_every_status_change_in_order(api: Api, callback_r
     assert done["body"]["task_info"]["external_task_id"] == "e-1"
     log = api.get("/__mock/callbacks", params={"task": task_id})
     assert [(e["status"], e["ok"]) for e in log["callbacks"]] == [("processing", True), ("succeed", True)]
+
+
+def test_docs_envelope_is_the_default_and_the_gateway_alternative_is_recorded(api: Api) -> None:
+    """Sources disagree (issue 15): YEScale's docs relay Kling's envelope, the current new-api source
+    answers an OpenAI video object. The emulator follows the docs; the other shape sits in the
+    contract's provenance, distinct enough that `mockserver verify` on a recording tells them apart."""
+    import jsonschema_rs
+
+    from mockserver.contracts import Contracts
+
+    contracts = Contracts().compile()
+    task_id = str(api.post(T2V, {"prompt": "a fox"})["data"]["task_id"])
+    answers = {
+        "kling_text2video_submit": api.post(T2V, {"prompt": "a fox"}),
+        "kling_text2video_get": api.get(f"{T2V}/{task_id}"),
+    }
+    openai_video = {
+        "id": "task_1",
+        "object": "video",
+        "model": "kling-v1",
+        "status": "queued",
+        "progress": 0,
+        "created_at": 1,
+    }
+    for operation in (
+        "kling_text2video_submit",
+        "kling_text2video_get",
+        "kling_image2video_submit",
+        "kling_image2video_get",
+    ):
+        contract = contracts.get(operation)
+        (alternative,) = contract.raw["provenance"]["alternatives"]
+        other = jsonschema_rs.validator_for(alternative["body"])
+        assert other.is_valid(openai_video) and contract.validate_response(200, openai_video) != []
+        if operation in answers:
+            answer = answers[operation]
+            assert contract.validate_response(200, answer) == []
+            assert not other.is_valid(answer)  # the emulator answers the docs' shape, not the alternative

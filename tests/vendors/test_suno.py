@@ -129,8 +129,27 @@ def test_lyrics_are_done_at_once(api: Api) -> None:
     assert (task["action"], task["status"], task["progress"]) == ("LYRICS", "SUCCESS", "100%")
     lyrics = task["data"]
     assert lyrics["status"] == "complete" and "[Chorus]" in lyrics["text"] and lyrics["title"]
-    empty = api.post(LYRICS, {"prompt": "  "}, status=400)
-    assert empty["code"] == "prompt_empty"
+    # new-api's suno adaptor: a TaskError {"code": "invalid_request", "message": "prompt_empty", "data": null}
+    for prompt in ("", "  "):
+        empty = api.post(LYRICS, {"prompt": prompt}, status=400)
+        assert empty == {"code": "invalid_request", "message": "prompt_empty", "data": None}
+
+
+def test_fetch_data_is_the_gateway_task_dto(api: Api) -> None:
+    """TaskModel2Dto's fields (dto/task.go), no notify_hook; clips carry `text` (dto/suno.go SunoSong)."""
+    task_id = submit(api, MUSIC, {"prompt": "[Verse]\nla la", "tags": "pop", "title": "T", "notify_hook": ""})
+    task = finish(api, task_id)
+    assert list(task) == [
+        "id", "created_at", "updated_at", "task_id", "platform", "user_id", "group", "channel_id", "quota",
+        "action", "status", "fail_reason", "submit_time", "start_time", "finish_time", "progress",
+        "properties", "data",
+    ]  # fmt: skip
+    assert "notify_hook" not in task and "result_url" not in task  # omitempty: nothing stored
+    assert (task["platform"], task["task_id"], task["status"]) == ("suno", task_id, "SUCCESS")
+    assert task["created_at"] == task["submit_time"] and task["updated_at"] == task["finish_time"]
+    assert task["properties"] == {"input": "", "upstream_model_name": "suno_music", "origin_model_name": "suno_music"}
+    assert all(clip["text"] == clip["metadata"]["prompt"] for clip in task["data"])
+    assert fetch(api, task_id)["id"] == task["id"]  # the same row each time
 
 
 def test_batch_fetch_returns_known_tasks_only(api: Api, client: TestClient) -> None:
@@ -154,6 +173,7 @@ def test_failures_and_unknown_ids(api: Api) -> None:
     task_id = submit(api, MUSIC, {"gpt_description_prompt": "[mock:moderation] a song"})
     failed = finish(api, task_id)
     assert failed["status"] == "FAILURE" and failed["progress"] == "100%" and failed["fail_reason"]
+    assert failed["result_url"] == failed["fail_reason"]  # GetResultURL() falls back to fail_reason
     for clip in failed["data"]:
         assert clip["status"] == "error" and clip["metadata"]["error_type"] == "moderation"
         assert clip["metadata"]["error_message"] == failed["fail_reason"]

@@ -266,4 +266,15 @@ async def create_message(call: Call) -> Response:
     return call.json(message)
 
 
-ROUTES = [Endpoint("claude_messages", create_message, paced=True)]
+async def count_message_tokens(call: Call) -> Response:
+    """POST /v1/messages/count_tokens: the input tokens the same messages, system and tools would cost
+    (`{"input_tokens": n}`, the SDK's `messages.count_tokens` / MessageTokensCount)."""
+    body = call.body
+    ensure_model(call, body["model"])
+    return call.json({"input_tokens": read_conversation(body).input_tokens})
+
+
+ROUTES = [
+    Endpoint("claude_messages", create_message, paced=True),
+    Endpoint("claude_count_tokens", count_message_tokens),
+]

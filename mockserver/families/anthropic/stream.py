@@ -27,7 +27,8 @@ def _block_events(index: int, block: Mapping[str, Any]) -> Iterator[tuple[str, d
             deltas += [{"type": "citations_delta", "citation": c} for c in block["citations"]]
         deltas += [{"type": "text_delta", "text": piece} for piece in stream_pieces(block["text"])]
     elif kind == "thinking":
-        start = {"type": "thinking", "thinking": ""}
+        # the SDK's ThinkingBlock requires `signature`: it opens empty and arrives in a signature_delta
+        start = {"type": "thinking", "thinking": "", "signature": ""}
         deltas += [{"type": "thinking_delta", "thinking": piece} for piece in stream_pieces(block["thinking"])]
         deltas.append({"type": "signature_delta", "signature": block["signature"]})
     elif kind in ("tool_use", "server_tool_use"):

@@ -15,11 +15,12 @@ from mockserver import tasks
 from mockserver.families.midjourney import text
 from mockserver.families.midjourney.images import grid_spec, is_base64, single_spec, tile_seed, upload_spec
 from mockserver.families.midjourney.jobs import (
+    admitted,
     banned,
     base_data,
     find_task,
     pool,
-    properties,
+    queue_full,
     refuse,
     submit_job,
     succeeded_parent,
@@ -27,19 +28,12 @@ from mockserver.families.midjourney.jobs import (
 from mockserver.families.midjourney.plans import resume_plan
 from mockserver.families.midjourney.wire import (
     CHANGEABLE,
-    IN_QUEUE,
     MODAL,
     PARENT_NOT_CHANGEABLE,
     PARENT_STATE,
-    QUEUE_FULL,
-    QUEUE_REJECTED,
-    QUEUED,
-    SUBMIT_SUCCESS,
-    SUCCESS,
     VALIDATION_ERROR,
     button_ids,
     relay_error,
-    submit_result,
 )
 from mockserver.pipeline import Call
 from mockserver.tasks import Admission, TaskRecord
@@ -139,6 +133,7 @@ def _spawn(call: Call, parent: TaskRecord, child: Child, custom_id: str) -> Resp
         "buttons": child.buttons,
         "modal": child.modal,
         "timing": child.timing,
+        "index": child.index,
     }
     request: dict[str, Any] = dict(body)
     if child.kind == "DESCRIBE":
@@ -245,12 +240,7 @@ async def modal(call: Call) -> Response:
             record.id, plan=plan, now=call.now, queue=pool(call), data=data, scenario=scenario.name
         )
     except tasks.QueueFull:
-        return call.json(submit_result(QUEUE_REJECTED, QUEUE_FULL, record.id, properties(call)))
+        return queue_full(call)
     except _NotWaiting:  # confirmed twice at once: the other confirmation won
         return refuse(call, VALIDATION_ERROR, PARENT_STATE)
-    if admission.ahead > 0:
-        described = QUEUED.format(n=admission.ahead)
-        return call.json(
-            submit_result(IN_QUEUE, described, updated.id, properties(call, numberOfQueues=admission.ahead))
-        )
-    return call.json(submit_result(SUCCESS, SUBMIT_SUCCESS, updated.id, properties(call)))
+    return admitted(call, updated.id, admission.ahead)

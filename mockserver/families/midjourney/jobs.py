@@ -20,7 +20,6 @@ from mockserver.families.midjourney.wire import (
     BANNED_PROMPT,
     EXISTED,
     FAILURE,
-    IN_QUEUE,
     MODAL_WAITING,
     NO_ACCOUNT,
     NOT_FOUND,
@@ -148,8 +147,9 @@ def submit_job(
     parent: str | None = None,
     modal: bool = False,
 ) -> Response:
-    """Store a job and answer `{code, description, result, properties}`: 1 submitted, 21 waiting for a
-    modal, 22 queued behind n jobs, 23 queue full; 3 and 9 for the `no-account` and `error` markers."""
+    """Store a job and answer `{code, description, result, properties}`: 1 submitted (also when queued
+    behind n jobs, as the gateway rewrites 22), 21 waiting for a modal, 23 queue full; 3 and 9 for the
+    `no-account` and `error` markers."""
     if scenario.name == "no-account":
         return refuse(call, NOT_FOUND, NO_ACCOUNT)
     if scenario.name == "error":
@@ -163,6 +163,10 @@ def submit_job(
     def plan(admission: Admission) -> tuple[tasks.Step, ...]:
         if modal:
             return modal_plan(call.rng, instant=instant)
+        if admission.ahead > 0:
+            # the gateway stores the submit answer's description with the task: a queued job's fetch
+            # keeps saying how many were ahead (the record is built from `data` after this runs)
+            data["description"] = QUEUED.format(n=admission.ahead)
         return job_plan(timing, scenario, admission, call.rng, instant=instant, mode=mode)
 
     try:
@@ -181,13 +185,25 @@ def submit_job(
             queue=None if modal else pool(call),
         )
     except tasks.QueueFull:
-        return call.json(submit_result(QUEUE_REJECTED, QUEUE_FULL, first_id, properties(call)))
+        return queue_full(call)
     if modal:
         code, description = (EXISTED, MODAL_WAITING) if kind in MODAL_CODE_21 else (SUCCESS, SUBMIT_SUCCESS)
         return call.json(submit_result(code, description, record.id, properties(call)))
-    if admission.ahead > 0:
-        described = QUEUED.format(n=admission.ahead)
+    return admitted(call, record.id, admission.ahead)
+
+
+def admitted(call: Call, task_id: str, ahead: int) -> Response:
+    """A job the pool took: midjourney-proxy's 1, or 22 when `ahead` jobs wait before it. The gateway
+    rewrites `"code":22` to `"code":1` in the body it passes on and leaves the rest as it was (the
+    queue description, `numberOfQueues`) — new-api relay/mjproxy_handler.go."""
+    if ahead > 0:
         return call.json(
-            submit_result(IN_QUEUE, described, record.id, properties(call, numberOfQueues=admission.ahead))
+            submit_result(SUCCESS, QUEUED.format(n=ahead), task_id, properties(call, numberOfQueues=ahead))
         )
-    return call.json(submit_result(SUCCESS, SUBMIT_SUCCESS, record.id, properties(call)))
+    return call.json(submit_result(SUCCESS, SUBMIT_SUCCESS, task_id, properties(call)))
+
+
+def queue_full(call: Call) -> Response:
+    """Code 23 as midjourney-proxy answers it (`SubmitResultVO.fail`: no result, only the instance id)."""
+    instance = account_ids(call.settings.seed)["discordInstanceId"]
+    return call.json(submit_result(QUEUE_REJECTED, QUEUE_FULL, None, {"discordInstanceId": instance}))

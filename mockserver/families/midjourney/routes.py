@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from mockserver.errors import Envelope
 from mockserver.families.midjourney import actions, fetch, submit
+from mockserver.families.midjourney.callback import proxy_task
 from mockserver.families.midjourney.jobs import EXT_KEY, MjState
 from mockserver.families.midjourney.wire import VENDOR, midjourney_envelope, render_task
 from mockserver.pipeline import Endpoint, Handler
@@ -19,7 +20,8 @@ from mockserver.state import MockState
 from mockserver.tasks.engine import Vendor
 
 ENVELOPES: dict[str, Envelope] = {VENDOR: midjourney_envelope}
-TASK_VENDORS = [Vendor(VENDOR, render_task)]
+# fetches show the gateway's DTO; callbacks come from midjourney-proxy itself (its Task JSON)
+TASK_VENDORS = [Vendor(VENDOR, render_task, callback=proxy_task)]
 
 # The gateway serves the whole group again under each mode prefix (new-api `/:mode/mj`).
 MODE_PREFIXES = ("/mj-fast", "/mj-relax", "/mj-turbo")

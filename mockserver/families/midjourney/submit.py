@@ -29,6 +29,7 @@ from mockserver.families.midjourney.wire import (
     VALIDATION_ERROR,
     VENDOR,
     image_link,
+    relay_error,
 )
 from mockserver.families.midjourney.wire import submit_result as envelope
 from mockserver.pipeline import Call
@@ -66,6 +67,10 @@ def _mode(call: Call, prompt: str) -> str:
 
 async def imagine(call: Call) -> Response:
     body = _body(call)
+    if body.get("prompt") == "":
+        # the gateway refuses an empty prompt before relaying (new-api RelayMidjourneySubmit); a blank
+        # one reaches midjourney-proxy, which answers code 4 prompt不能为空
+        raise relay_error("prompt_is_required")
     prompt = str(body.get("prompt") or "").strip()
     if not prompt:
         return refuse(call, VALIDATION_ERROR, "prompt不能为空")
@@ -94,7 +99,7 @@ async def blend(call: Call) -> Response:
         return refused
     ratio = BLEND_RATIOS.get(str(body.get("dimensions") or "SQUARE"), 1.0)
     data = base_data(call, bot_type=str(body.get("botType") or ""), mode=_mode(call, ""))
-    data |= {"image": grid_spec(str(data["seed"]), ratio), "buttons": "grid"}
+    data |= {"image": grid_spec(str(data["seed"]), ratio), "buttons": "grid", "images": len(images)}
     return submit_job(call, kind="BLEND", timing="grid", data=data, scenario=text.scenario(body.get("state")))
 
 

@@ -63,12 +63,9 @@ def account_ids(seed: int) -> dict[str, str]:
 def submit_result(
     code: int, description: str, result: Any = None, properties: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The submit envelope `{code, description, result, properties}` (`result` left out when None)."""
-    out: dict[str, Any] = {"code": code, "description": description}
-    if result is not None:
-        out["result"] = result
-    out["properties"] = dict(properties or {})
-    return out
+    """The submit envelope `{code, description, result, properties}` as midjourney-proxy's
+    `SubmitResultVO` serialises it: `result` is null on a refusal (`SubmitResultVO.fail`)."""
+    return {"code": code, "description": description, "result": result, "properties": dict(properties or {})}
 
 
 # -- buttons ------------------------------------------------------------------------------------
@@ -194,11 +191,17 @@ def render_task(view: TaskView, ctx: RenderContext) -> dict[str, Any]:
     prompt, prompt_en = str(data.get("prompt", "")), str(data.get("promptEn", ""))
     if succeeded and "promptOnSuccess" in data:
         prompt = prompt_en = str(data["promptOnSuccess"])
+    # new-api's coverMidjourneyTaskDto: customId and botType are never copied (always ""); videoUrls and
+    # properties stay null until the gateway has stored them from a poll of the upstream
+    properties: dict[str, str] | None = None
+    if status != NOT_START:
+        final = str(data.get("finalPrompt", "")) if succeeded or not data.get("suggestions") else ""
+        properties = {"finalPrompt": final, "finalZhPrompt": ""}
     return {
         "id": record.id,
         "action": record.kind,
-        "customId": str(data.get("customId", "")),
-        "botType": str(data.get("botType", "")),
+        "customId": "",
+        "botType": "",
         "prompt": prompt,
         "promptEn": prompt_en,
         "description": str(data.get("description", SUBMIT_SUCCESS)),
@@ -208,16 +211,13 @@ def render_task(view: TaskView, ctx: RenderContext) -> dict[str, Any]:
         "finishTime": _ms(view.finished_at),
         "imageUrl": image_url,
         "videoUrl": videos[0] if videos else "",
-        "videoUrls": [{"url": url} for url in videos],
+        "videoUrls": [{"url": url} for url in videos] if videos else None,
         "status": status,
         "progress": "100%" if view.terminal else f"{view.progress}%",
         "failReason": (view.detail or "") if failed else "",
         "buttons": buttons,
         "maskBase64": "",
-        "properties": {
-            "finalPrompt": str(data.get("finalPrompt", "")) if succeeded or not data.get("suggestions") else "",
-            "finalZhPrompt": "",
-        },
+        "properties": properties,
     }
 
 

@@ -62,7 +62,10 @@ async def billing_usage(call: Call) -> Response:
     return call.json({"object": "list", "total_usage": round(used / QUOTA_PER_USD * 100, 4)})
 
 
+# new-api's router/dashboard.go serves both routes with and without the /v1 prefix.
 ROUTES = [
     Endpoint("billing_subscription", billing_subscription),
+    Endpoint("billing_subscription", billing_subscription, path="/dashboard/billing/subscription"),
     Endpoint("billing_usage", billing_usage),
+    Endpoint("billing_usage", billing_usage, path="/dashboard/billing/usage"),
 ]

@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from mockserver.answers import JSONAnswer
 from mockserver.content.text import stream_pieces
+from mockserver.families.openai import chat_audio
 from mockserver.families.openai.chat_reply import Reply, fit_reply, plan_reply
 from mockserver.families.openai.chat_request import ChatRequest, parse_chat_request
 from mockserver.families.openai.common import (
@@ -73,6 +74,7 @@ async def chat_completions(call: Call) -> Response:
         if answer is not None:
             return answer
     req = parse_chat_request(call)
+    audio = chat_audio.requested(call.body)
     ensure_model(call, req.model)
     rng = call.rng
     replies = [plan_reply(req, call.stub, rng) for _ in range(req.n)]
@@ -81,11 +83,17 @@ async def chat_completions(call: Call) -> Response:
     prompt_tokens = message_tokens(req.messages) + _tools_tokens(call.body)
     completion_tokens = sum(r.completion_tokens() for r in replies)
     usage = usage_block(prompt_tokens, completion_tokens, sum(r.reasoning_tokens() for r in replies))
-    record_usage(call, req.model, prompt_tokens, completion_tokens, stream=req.stream)
+    spoken: list[chat_audio.SpokenReply | None] = [None] * len(replies)
+    if audio is not None:  # a tool call is not spoken
+        for i, r in enumerate(replies):
+            if not r.tool_calls:
+                spoken[i] = await chat_audio.speak(audio, r.content or "", rng, call.now)
+        chat_audio.add_audio_usage(usage, sum(s.tokens for s in spoken if s is not None))
+    record_usage(call, req.model, prompt_tokens, usage["completion_tokens"], stream=req.stream)
     completion_id = random_id(rng, "chatcmpl-", _ID_LENGTH)
     created = int(call.now)
     if req.stream:
-        events = _chunks(req, replies, usage, completion_id, created, rng)
+        events = _chunks(req, replies, usage, completion_id, created, rng, spoken)
         return call.sse(events, terminator="[DONE]")
     return call.json(
         {
@@ -93,7 +101,7 @@ async def chat_completions(call: Call) -> Response:
             "object": "chat.completion",
             "created": created,
             "model": req.model,
-            "choices": [_choice(i, r, req, rng) for i, r in enumerate(replies)],
+            "choices": [_choice(i, r, req, rng, spoken[i]) for i, r in enumerate(replies)],
             "usage": usage,
             "service_tier": "default",
             "system_fingerprint": fingerprint(req.model),
@@ -230,8 +238,11 @@ def _tools_tokens(body: dict[str, Any]) -> int:
     return total
 
 
-def _message(reply: Reply) -> dict[str, Any]:
+def _message(reply: Reply, spoken: chat_audio.SpokenReply | None = None) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+    if spoken is not None:  # a spoken reply: the text is the audio's transcript, `content` is null
+        message["content"] = None
+        message["audio"] = spoken.message_audio(reply.content or "")
     if reply.reasoning is not None:
         message["reasoning_content"] = reply.reasoning
     if reply.tool_calls:
@@ -248,12 +259,15 @@ def _message(reply: Reply) -> dict[str, Any]:
     return message
 
 
-def _choice(index: int, reply: Reply, req: ChatRequest, rng: random.Random) -> dict[str, Any]:
+def _choice(
+    index: int, reply: Reply, req: ChatRequest, rng: random.Random, spoken: chat_audio.SpokenReply | None = None
+) -> dict[str, Any]:
     logprobs = None
     if req.logprobs:
         pieces = token_pieces(reply.content or "")
         logprobs = {"content": token_logprobs(pieces, rng, req.top_logprobs), "refusal": None}
-    return {"index": index, "message": _message(reply), "logprobs": logprobs, "finish_reason": reply.finish_reason}
+    message = _message(reply, spoken)
+    return {"index": index, "message": message, "logprobs": logprobs, "finish_reason": reply.finish_reason}
 
 
 def _chunks(
@@ -263,6 +277,7 @@ def _chunks(
     completion_id: str,
     created: int,
     rng: random.Random,
+    spoken: list[chat_audio.SpokenReply | None],
 ) -> Iterator[dict[str, Any]]:
     """Every chunk of the stream, in order (the terminator is added by `call.sse`)."""
     head: dict[str, Any] = {
@@ -280,6 +295,13 @@ def _chunks(
         return {**head, "choices": [choice]}
 
     for index, reply in enumerate(replies):
+        voice = spoken[index]
+        if voice is not None:  # spoken: transcript and audio in `delta.audio` updates, no `content`
+            yield chunk(index, {"role": "assistant", "content": None, "refusal": None})
+            for update in voice.deltas(_pieces(reply.content or "")):
+                yield chunk(index, {"audio": update})
+            yield chunk(index, {}, reply.finish_reason)
+            continue
         text_reply = not reply.tool_calls
         yield chunk(index, {"role": "assistant", "content": "" if text_reply else None, "refusal": None})
         if reply.reasoning:

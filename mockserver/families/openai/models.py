@@ -160,12 +160,25 @@ async def models_list(call: Call) -> Response:
     return call.json({"object": "list", "success": True, "data": [model_object(m) for m in _catalog(call)]})
 
 
+def unknown_model_body(model_id: str) -> dict[str, object]:
+    """new-api's `RetrieveModel` answer for a model it does not know: an OpenAI error object, sent with
+    HTTP 200 by `c.JSON(200, ...)` directly (so no request id is appended to the message)."""
+    return {
+        "error": {
+            "message": f"The model '{model_id}' does not exist",
+            "type": "invalid_request_error",
+            "param": "model",
+            "code": "model_not_found",
+        }
+    }
+
+
 async def models_retrieve(call: Call) -> Response:
-    """One model, or a 404 naming it."""
+    """One model; an unknown one answers HTTP 200 with an error body, as the gateway does."""
     model_id = call.path_params["model"]
     model = _catalog(call).get(model_id)
     if model is None:
-        raise call.error(404, f"The model '{model_id}' does not exist", param="model", code="model_not_found")
+        return call.json(unknown_model_body(model_id))
     return call.json(model_object(model))
 
 

@@ -367,7 +367,8 @@ def response_object(call: Call, body: Mapping[str, Any], turn: Turn, out: Output
         "truncation": body.get("truncation") or "disabled",
         "usage": {
             "input_tokens": turn.input_tokens,
-            "input_tokens_details": {"cached_tokens": 0},
+            # every field OpenAI's spec (ResponseUsage) marks required
+            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
             "output_tokens": out.output_tokens,
             "output_tokens_details": {"reasoning_tokens": out.reasoning_tokens},
             "total_tokens": turn.input_tokens + out.output_tokens,

@@ -12,6 +12,7 @@ of an existing, finished clip). `notify_hook` receives the TaskDto on every stat
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from starlette.responses import Response
@@ -35,6 +36,7 @@ from mockserver.families.shared.media_tasks import (
     vendor_envelope,
 )
 from mockserver.families.suno.text import lyrics_for, tags_for, title_for
+from mockserver.gateway.prices import prices
 from mockserver.models import Model, ensure_model
 from mockserver.pipeline import Call, Endpoint
 from mockserver.tasks.engine import RenderContext, Vendor, owner_of
@@ -96,6 +98,7 @@ def _clip(record: TaskRecord, view: TaskView, clip: dict[str, Any], base_url: st
     return {
         "id": clip["id"],
         "title": clip["title"],
+        "text": clip["prompt"],  # the lyrics (new-api's SunoSong DTO has `text`)
         "status": status,
         "audio_url": audio_url(base_url, seconds, clip["id"], "mp3") if streaming else "",
         "video_url": video_url(base_url, aspect="1:1", seconds=seconds, seed=clip["id"], fps=1) if done else "",
@@ -132,8 +135,16 @@ def _clip(record: TaskRecord, view: TaskView, clip: dict[str, Any], base_url: st
     }
 
 
+def _small_int(text: str, modulo: int) -> int:
+    """A stable positive number standing for a database id the gateway would have assigned."""
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=6).digest(), "big") % modulo + 1
+
+
 def render_task(view: TaskView, ctx: RenderContext) -> dict[str, Any]:
-    """new-api's TaskDto for a Suno task (fetch `data` and `notify_hook` body)."""
+    """new-api's TaskDto for a Suno task (fetch `data` and `notify_hook` body), as `TaskModel2Dto` fills
+    it: the task row's `id`, `created_at`/`updated_at`, `platform`, `user_id`, `group`, `channel_id`,
+    `quota` and `properties` (the request's model names), no `notify_hook`; `result_url` is
+    `GetResultURL()`, which falls back to `fail_reason` and is left out when empty (omitempty)."""
     record = view.record
     data: Any
     if record.kind == "LYRICS":
@@ -147,18 +158,33 @@ def render_task(view: TaskView, ctx: RenderContext) -> dict[str, Any]:
     else:
         data = [_clip(record, view, clip, ctx.base_url) for clip in record.data["clips"]]
     started = view.started_at
-    return {
+    fail_reason = (view.detail or "") if view.phase is Phase.FAILED else ""
+    model = "suno_lyrics" if record.kind == "LYRICS" else "suno_music"  # the distributor's model name
+    out: dict[str, Any] = {
+        "id": _small_int(record.id, 10_000_000),
+        "created_at": int(record.submitted_at),
+        "updated_at": int(view.at),
         "task_id": record.id,
-        "notify_hook": record.request.get("notify_hook") or "",
+        "platform": "suno",
+        "user_id": _small_int(record.owner, 100_000),
+        "group": "default",
+        "channel_id": 1,
+        "quota": prices().usd_quota(prices().call_price(f"suno_{record.kind.lower()}") or 0.0, "default"),
         "action": record.kind,
         "status": view.status,
-        "fail_reason": (view.detail or "") if view.phase is Phase.FAILED else "",
+        "fail_reason": fail_reason,
+    }
+    if fail_reason:
+        out["result_url"] = fail_reason
+    out |= {
         "submit_time": int(record.submitted_at),
         "start_time": int(started) if started is not None else 0,
         "finish_time": int(view.at) if view.terminal else 0,
         "progress": "100%" if view.terminal else "0%",
+        "properties": {"input": "", "upstream_model_name": model, "origin_model_name": model},
         "data": data,
     }
+    return out
 
 
 TASK_VENDORS = [Vendor(VENDOR, render_task)]
@@ -274,7 +300,8 @@ async def submit_lyrics(call: Call) -> Response:
     body: dict[str, Any] = call.body
     prompt = body.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
-        raise ApiError(400, "prompt_empty: prompt is required for lyrics", code="prompt_empty", param="prompt")
+        # new-api's suno adaptor (actionValidate) refuses it as a TaskError: {"code", "message", "data"}
+        raise ApiError(400, "prompt_empty", code="invalid_request", param="prompt")
     scenario = SUNO.scenario(call, prompt, field="prompt", refusal=BANNED)
     rng = call.rng
     lyrics = {"title": title_for(prompt, rng), "text": lyrics_for(prompt, rng)}

@@ -11,6 +11,9 @@ from mockserver.app import create_app
 from mockserver.settings import Settings
 from mockserver.testing import ThreadedServer, serve_in_thread
 
+# The plugin's tests run inner pytest sessions; `pytest_plugins` is only honoured in the top conftest.
+pytest_plugins = ["pytester"]
+
 AUTH = {"Authorization": "Bearer sk-test"}
 
 

@@ -14,8 +14,7 @@ from mockserver.contracts import Contracts
 from mockserver.recording import create_replay_app, load_cassette
 from mockserver.settings import Settings
 from mockserver.testing import ThreadedServer, serve_in_thread
-from tests.recording.conftest import LiveProxy
-from tests.recording.recording_helpers import JSON, CallbackReceiver, FakeGateway, call, chat_body, wait_for
+from tests.recording.recording_helpers import JSON, CallbackReceiver, FakeGateway, LiveProxy, call, chat_body, wait_for
 
 StartProxy = Callable[..., LiveProxy]
 AUTH = {"Authorization": "Bearer sk-test0123456789abcdefgh"}

@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from mockserver.app import create_app
 from mockserver.settings import Settings
-from tests.vendors.conftest import Api, image_info
+from tests.vendors.probes import Api, image_info
 
 BASE = "/replicate/v1/models/black-forest-labs"
 KONTEXT_PRO = f"{BASE}/flux-kontext-pro/predictions"

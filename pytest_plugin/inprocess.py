@@ -92,6 +92,7 @@ class AppThread:
         except BaseException as exc:
             self._error = exc
             self._ready.set()
+            await lifespan.shutdown()  # collect the app's failed lifespan task (else asyncio reports it at exit)
             return
         self._ready.set()
         try:

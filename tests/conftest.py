@@ -11,7 +11,23 @@ from mockserver.app import create_app
 from mockserver.settings import Settings
 from mockserver.testing import ThreadedServer, serve_in_thread
 
+# The plugin's tests run inner pytest sessions; `pytest_plugins` is only honoured in the top conftest.
+pytest_plugins = ["pytester"]
+
 AUTH = {"Authorization": "Bearer sk-test"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Only the whole suite (`python -m pytest`, no paths) prints the coverage table and holds the gate:
+    part of the suite covers part of the code, and would fail a gate meant for all of it."""
+    cov = config.pluginmanager.get_plugin("_cov")
+    asked = " ".join(config.invocation_params.args)
+    if cov is None or config.args_source is pytest.Config.ArgsSource.TESTPATHS:
+        return
+    if "--cov-fail-under" not in asked:
+        cov.options.cov_fail_under = None
+    if "--cov-report" not in asked:
+        cov.options.cov_report = {}
 
 
 @pytest.fixture

@@ -194,8 +194,10 @@ def _make_array(schema: dict[str, Any], rng: random.Random, root: Any, name: str
     prefix = schema.get("prefixItems") or []
     lo = int(schema.get("minItems", 1 if not prefix else len(prefix)))
     hi = int(schema.get("maxItems", max(lo, 3)))
-    count = rng.randint(lo, max(lo, min(hi, lo + 2)))
     items_schema = schema.get("items", {})
+    if items_schema is False:  # a closed tuple: nothing may follow the prefix items
+        hi = min(hi, len(prefix))
+    count = rng.randint(lo, max(lo, min(hi, lo + 2)))
     out = [generate(s, rng, root=root, name=name, depth=depth + 1) for s in prefix[:count]]
     unique = schema.get("uniqueItems", False)
     attempts = 0

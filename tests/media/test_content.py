@@ -12,8 +12,7 @@ from starlette.testclient import TestClient
 from mockserver import media
 from mockserver.content import audio, derived, svg, transcript
 from mockserver.content.images import image_recipe, recipe_url, render_image
-
-from .conftest import decode_audio, fetch, open_picture
+from tests.media.media_helpers import decode_audio, fetch, open_picture
 
 
 @pytest.mark.parametrize(("seconds", "fmt"), [(2.5, "mp3"), (1.0, "wav"), (3.0, "opus")])

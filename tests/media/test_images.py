@@ -14,8 +14,7 @@ from starlette.testclient import TestClient
 
 from mockserver.content.images import render_image
 from mockserver.testing import ThreadedServer
-
-from .conftest import fetch, open_picture
+from tests.media.media_helpers import fetch, open_picture
 
 
 def picture(http: httpx.Client, item: object) -> Image.Image:
@@ -143,8 +142,7 @@ def test_seedream_reports_model_and_count_and_a_seed_repeats_the_picture(http: h
 )
 def test_same_calls_on_fresh_emulators_give_identical_answers(path: str, body: dict[str, object]) -> None:
     from mockserver.app import create_app
-
-    from .conftest import AUTH, media_settings
+    from tests.media.media_helpers import AUTH, media_settings
 
     answers = []
     for _ in range(2):

@@ -13,8 +13,7 @@ import openai
 import pytest
 
 from mockserver.content.audio import FORMATS
-
-from .conftest import decode_audio, pcm_level
+from tests.media.media_helpers import decode_audio, pcm_level
 
 SENTENCE = "The quick brown fox jumped over the lazy dog."
 MAGIC = {"mp3": (b"ID3",), "opus": (b"OggS",), "aac": (b"\xff\xf1", b"\xff\xf9"), "flac": (b"fLaC",), "wav": (b"RIFF",)}

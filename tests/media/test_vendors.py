@@ -14,8 +14,7 @@ from PIL import Image
 from mockserver.content.images import render_image
 from mockserver.families.imagegen.ideogram import V3_RESOLUTIONS
 from mockserver.testing import ThreadedServer
-
-from .conftest import fetch, open_picture
+from tests.media.media_helpers import fetch, open_picture
 
 SOURCE = render_image(320, 240, seed=3)
 BLACK_WHITE = render_image(320, 240, seed=4)

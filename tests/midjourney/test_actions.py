@@ -8,7 +8,7 @@ import io
 import pytest
 from PIL import Image
 
-from tests.midjourney.conftest import Mj, PNG_1x1
+from tests.midjourney.mj_helpers import Mj, PNG_1x1
 
 
 def finished_grid(mj: Mj, prompt: str = "cat") -> dict[str, object]:

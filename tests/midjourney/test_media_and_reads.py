@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from mockserver.contracts import load_contracts
-from tests.midjourney.conftest import Mj, PNG_1x1
+from tests.midjourney.mj_helpers import Mj, PNG_1x1
 
 WIDE_PNG = (
     "data:image/png;base64,"

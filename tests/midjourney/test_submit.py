@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.midjourney.conftest import Mj, PNG_1x1, mj_client
+from tests.midjourney.mj_helpers import Mj, PNG_1x1, mj_client
 
 
 def test_code_1_answer_matches_the_docs_page(mj: Mj) -> None:

@@ -1,5 +1,4 @@
-"""Plugin tests run inner pytest sessions with `pytester`, enabled here rather than in the root conftest
-(`pytest_plugins` is only honoured there).
+"""Plugin tests run inner pytest sessions with `pytester` (enabled by `pytest_plugins` in tests/conftest.py).
 
 The HTTP stacks and the recording layer are imported once up front: pytester's in-process runs forget
 modules first imported inside them, and a re-imported httpcore2 (or YAML representer table) would no
@@ -12,9 +11,6 @@ import anthropic  # noqa: F401
 import httpcore2  # noqa: F401
 import httpx2  # noqa: F401
 import openai  # noqa: F401
-from _pytest.pytester import _config_for_test, _sys_snapshot, pytest_addoption, pytester
 from google import genai  # noqa: F401
 
 import mockserver.recording.server  # noqa: F401  (its YAML representers must survive inner runs too)
-
-__all__ = ["_config_for_test", "_sys_snapshot", "pytest_addoption", "pytester"]

@@ -3,33 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 from mockserver.contracts import Contracts, load_contracts
-from mockserver.recording.server import CassetteApp, create_proxy_app
+from mockserver.recording.server import create_proxy_app
 from mockserver.settings import Settings
 from mockserver.testing import ThreadedServer, free_port, serve_in_thread
-
-if TYPE_CHECKING:
-    # Imported lazily in the fixtures: this folder is on sys.path once its test modules are collected.
-    from tests.recording.recording_helpers import CallbackReceiver, FakeGateway
-
-CONTRACTS = Path(__file__).parent / "contracts"
-
-
-@dataclasses.dataclass
-class LiveProxy:
-    app: CassetteApp
-    server: ThreadedServer
-
-    @property
-    def url(self) -> str:
-        return self.server.url
+from tests.recording.recording_helpers import CONTRACTS, CallbackReceiver, FakeGateway, LiveProxy
 
 
 @pytest.fixture
@@ -55,8 +38,6 @@ def test_contracts() -> Contracts:
 
 @pytest.fixture
 def gateway() -> FakeGateway:
-    from tests.recording.recording_helpers import FakeGateway
-
     return FakeGateway()
 
 
@@ -68,8 +49,6 @@ def live_gateway(gateway: FakeGateway) -> Iterator[ThreadedServer]:
 
 @pytest.fixture
 def receiver() -> Iterator[tuple[CallbackReceiver, ThreadedServer]]:
-    from tests.recording.recording_helpers import CallbackReceiver
-
     rec = CallbackReceiver()
     with serve_in_thread(rec.app) as server:
         yield rec, server

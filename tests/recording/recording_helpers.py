@@ -16,8 +16,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from mockserver.recording.server import CassetteApp
+from mockserver.testing import ThreadedServer
+
 HERE = Path(__file__).parent
 CONTRACTS = HERE / "contracts"
+
+
+@dataclasses.dataclass
+class LiveProxy:
+    """The recording proxy served on a loopback port."""
+
+    app: CassetteApp
+    server: ThreadedServer
+
+    @property
+    def url(self) -> str:
+        return self.server.url
 
 
 class FakeGateway:

@@ -69,8 +69,11 @@ def test_a_hard_killed_recorder_leaves_every_cassette_parseable(tmp_path: Path, 
             tmp_path,
         )
         stop = threading.Event()
+        answered = threading.Event()  # the recorder answers only once the interaction is on disk
 
-        def hammer(worker: int, url: str = url, stop: threading.Event = stop) -> None:
+        def hammer(
+            worker: int, url: str = url, stop: threading.Event = stop, answered: threading.Event = answered
+        ) -> None:
             with httpx.Client(base_url=url, timeout=5) as client:
                 n = 0
                 while not stop.is_set():
@@ -79,11 +82,13 @@ def test_a_hard_killed_recorder_leaves_every_cassette_parseable(tmp_path: Path, 
                         client.post("/echo", json={"worker": worker, "n": n, "t": time.monotonic()})
                     except httpx.HTTPError:
                         return
+                    answered.set()
 
         workers = [threading.Thread(target=hammer, args=(w,)) for w in range(4)]
         for w in workers:
             w.start()
-        time.sleep(rng.uniform(0.3, 0.9))  # a real, random moment: the point is not to pick it
+        assert answered.wait(60), "the recorder answered nothing"
+        time.sleep(rng.uniform(0.0, 0.5))  # then a real, random moment: the point is not to pick it
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
         stop.set()
@@ -94,7 +99,7 @@ def test_a_hard_killed_recorder_leaves_every_cassette_parseable(tmp_path: Path, 
         counts.append(len(recorded))
         for leftover in cassette.parent.glob(".*.tmp"):  # a write cut short leaves only a hidden temp file
             leftover.unlink()
-    assert counts[-1] > counts[0], counts  # interactions were written between the kills
+    assert counts[1] > counts[0] and counts[2] > counts[1] and counts[3] > counts[2], counts  # written each round
 
 
 def test_replay_command_serves_a_folder(tmp_path: Path) -> None:

@@ -12,10 +12,11 @@ import pytest
 from mockserver.app import create_app
 from mockserver.contracts import Contracts
 from mockserver.recording import create_replay_app, load_cassette
+from mockserver.recording import replay as replay_module
 from mockserver.settings import Settings
 from mockserver.testing import ThreadedServer, serve_in_thread
-from tests.recording.conftest import LiveProxy
-from tests.recording.recording_helpers import JSON, CallbackReceiver, FakeGateway, call, chat_body, wait_for
+from tests.fake_time import FakeTime
+from tests.recording.recording_helpers import JSON, CallbackReceiver, FakeGateway, LiveProxy, call, chat_body, wait_for
 
 StartProxy = Callable[..., LiveProxy]
 AUTH = {"Authorization": "Bearer sk-test0123456789abcdefgh"}
@@ -72,7 +73,11 @@ def test_streams_pass_through_before_the_upstream_finishes(
 
 
 def test_stream_chunks_replay_with_their_boundaries_and_timing(
-    tmp_path: Path, live_gateway: ThreadedServer, start_proxy: StartProxy, test_contracts: Contracts
+    tmp_path: Path,
+    live_gateway: ThreadedServer,
+    start_proxy: StartProxy,
+    test_contracts: Contracts,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     proxy = start_proxy(Settings(upstream=live_gateway.url, cassettes=str(tmp_path), record_mode="all"))
     original = httpx.post(proxy.url + "/v1/chat/completions", content=chat_body("x", stream=True), headers=JSON)
@@ -83,16 +88,18 @@ def test_stream_chunks_replay_with_their_boundaries_and_timing(
     fast = call(replay, "POST", "/v1/chat/completions", body=chat_body("x", stream=True), headers=JSON)
     assert fast.chunks == pieces
     assert "content-length" not in fast.headers
-    # With --replay-speed the gaps come back (scaled): the recording spans ~0.09 s between chunks.
-    import time
-
+    # With --replay-speed the gaps come back, scaled: the recording spans ~0.09 s between chunks.
+    fake = FakeTime()
+    monkeypatch.setattr(replay_module, "asyncio", fake.asyncio_module())
     timed = create_replay_app(Settings(cassettes=str(tmp_path), replay_speed=2.0), contracts=test_contracts)
-    started = time.monotonic()
     slow = call(timed, "POST", "/v1/chat/completions", body=chat_body("x", stream=True), headers=JSON)
-    spent = time.monotonic() - started
     assert slow.chunks == pieces
     assert item.response.chunks is not None
-    assert spent >= item.response.chunks[-1].at / 2 * 0.9
+    ats = [chunk.at for chunk in item.response.chunks]
+    gaps = [b - a for a, b in zip([0.0, *ats[:-1]], ats, strict=True)]
+    waits = [item.response.elapsed / 2] if item.response.elapsed else []
+    assert fake.naps == pytest.approx(waits + [gap / 2 for gap in gaps if gap > 0])
+    assert fake.slept >= item.response.chunks[-1].at / 2 > 0
 
 
 def test_multipart_uploads_and_binary_answers_are_faithful(

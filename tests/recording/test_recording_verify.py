@@ -12,7 +12,7 @@ import pytest
 from mockserver.cli import main
 from mockserver.contracts import Contracts
 from mockserver.recording import Cassette, Interaction, RecordedRequest, RecordedResponse, save_cassette, verify_paths
-from tests.recording.conftest import CONTRACTS
+from tests.recording.recording_helpers import CONTRACTS
 
 BASE = "https://api.yescale.io"
 JSON_H = {"content-type": ["application/json"]}

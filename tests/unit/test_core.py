@@ -181,7 +181,7 @@ def _answer(app: Starlette) -> tuple[int, bytes]:
 
 def test_fast_lane_answers_exactly_as_the_routed_way() -> None:
     # The exact-path fast lane skips Starlette's layers; with a user middleware everything is routed.
-    routed = create_app(Settings(seed=3))
+    routed = create_app(Settings(seed=3, speed=0.0, start_time=1_750_000_000.0))
     seen: list[str] = []
 
     async def middleware(request, call_next):  # type: ignore[no-untyped-def]
@@ -191,7 +191,7 @@ def test_fast_lane_answers_exactly_as_the_routed_way() -> None:
         return response
 
     routed.add_middleware(BaseHTTPMiddleware, dispatch=middleware)
-    assert _answer(create_app(Settings(seed=3))) == _answer(routed)
+    assert _answer(create_app(Settings(seed=3, speed=0.0, start_time=1_750_000_000.0))) == _answer(routed)
     assert seen == ["/v1/chat/completions"]
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.vendors.conftest import Api, check_video, image_info
+from tests.vendors.probes import Api, check_video, image_info
 
 T2V = "/kling/v1/videos/text2video"
 I2V = "/kling/v1/videos/image2video"

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
+import mockserver.clock
 from mockserver.app import create_app
+from mockserver.families.imagegen import replicate
 from mockserver.settings import Settings
-from tests.vendors.conftest import Api, image_info
+from tests.fake_time import FakeTime
+from tests.vendors.probes import Api, image_info
 
 BASE = "/replicate/v1/models/black-forest-labs"
 KONTEXT_PRO = f"{BASE}/flux-kontext-pro/predictions"
@@ -109,39 +111,48 @@ def test_webhook_events_filter_limits_the_callbacks(api: Api, callback_receiver:
     assert statuses(completed_only["id"]) == ["succeeded"]
 
 
+@pytest.fixture
+def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
+    """Real time for the emulator's clock and the `Prefer: wait` loop, moving only when that loop sleeps."""
+    fake = FakeTime()
+    monkeypatch.setattr(mockserver.clock, "time", fake.time_module())
+    monkeypatch.setattr(replicate, "time", fake.time_module())
+    monkeypatch.setattr(replicate, "asyncio", fake.asyncio_module())
+    return fake
+
+
 @contextlib.contextmanager
 def clock_at(speed: float) -> Iterator[TestClient]:
-    """An emulator whose clock runs `speed` times real time (Prefer: wait needs time to pass)."""
+    """An emulator whose clock runs `speed` times (fake) real time (Prefer: wait needs time to pass)."""
     settings = Settings(strict_responses=True, speed=speed, start_time=1_750_000_000.0)
     with TestClient(create_app(settings), headers=AUTH) as client:
         yield client
 
 
-def test_prefer_wait_answers_when_the_prediction_is_done() -> None:
+def test_prefer_wait_answers_when_the_prediction_is_done(fake_time: FakeTime) -> None:
     with clock_at(20.0) as client:
-        started = time.monotonic()
         answer = client.post(KONTEXT_PRO, json={"input": {"prompt": "sync"}}, headers={"Prefer": "wait"})
-        elapsed = time.monotonic() - started
-    assert answer.status_code == 201
-    assert answer.json()["status"] == "succeeded" and answer.json()["output"]
-    # At most 11 virtual seconds of work at 20x: about half a second, far from the 60 s wait.
-    assert elapsed < 3
+        assert answer.status_code == 201
+        body = answer.json()
+        run = client.get(f"/__mock/tasks/{body['id']}").json()["plan"][-1]["after_seconds"]
+    assert body["status"] == "succeeded" and body["output"]
+    # The prediction needs `run` virtual seconds, `run / 20` real ones: held that long (to one 0.25 s poll),
+    # far from the 60 s the header allows.
+    assert run / 20 - 0.001 <= fake_time.slept <= run / 20 + 0.25  # plan offsets are rounded to 1 ms
 
 
-def test_prefer_wait_n_gives_up_after_n_seconds() -> None:
+def test_prefer_wait_n_gives_up_after_n_seconds(fake_time: FakeTime) -> None:
     with clock_at(2.0) as client:
-        started = time.monotonic()
         answer = client.post(KONTEXT_MAX, json={"input": {"prompt": "slow"}}, headers={"Prefer": "wait=1"})
-        elapsed = time.monotonic() - started
         bad = client.post(KONTEXT_MAX, json={"input": {"prompt": "x"}}, headers={"Prefer": "wait=99"})
     # kontext-max needs at least 6 virtual seconds; one real second at 2x covers two.
     assert answer.status_code == 201 and answer.json()["status"] in ("starting", "processing")
-    assert 0.9 <= elapsed < 2.5
+    assert 1.0 <= fake_time.slept < 1.01 and len(fake_time.naps) > 1
     assert bad.status_code == 422 and bad.json()["invalid_fields"][0]["field"] == "Prefer"
 
 
-def test_prefer_wait_with_a_stopped_clock_answers_at_once(client: TestClient) -> None:
-    started = time.monotonic()
-    answer = client.post(PRO, json={"input": {"prompt": "x"}}, headers={"Prefer": "wait=30"})
+def test_prefer_wait_with_a_stopped_clock_answers_at_once(fake_time: FakeTime) -> None:
+    with clock_at(0.0) as client:
+        answer = client.post(PRO, json={"input": {"prompt": "x"}}, headers={"Prefer": "wait=30"})
     assert answer.status_code == 201 and answer.json()["status"] == "starting"
-    assert time.monotonic() - started < 1
+    assert fake_time.slept == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.vendors.conftest import Api, check_video, image_info
+from tests.vendors.probes import Api, check_video, image_info
 
 RUNWAY = "/runwayml/v1/image_to_video"
 LUMA = "/luma/generations"

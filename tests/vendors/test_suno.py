@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from tests.vendors.conftest import Api, audio_seconds, image_info, video_info
+from tests.vendors.probes import Api, audio_seconds, image_info, video_info
 
 MUSIC = "/suno/submit/music"
 LYRICS = "/suno/submit/lyrics"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.vendors.conftest import Api, check_video, image_info
+from tests.vendors.probes import Api, check_video, image_info
 
 VEO = "/v1/video/create"
 HAILUO = "/minimax/v1/video_generation"

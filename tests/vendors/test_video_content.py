@@ -6,7 +6,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockserver.content.video import parse_aspect, render_video, video_size, video_url
-from tests.vendors.conftest import check_video, video_info
+from tests.vendors.probes import check_video, video_info
 
 
 @pytest.mark.parametrize(

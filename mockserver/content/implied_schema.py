@@ -21,7 +21,8 @@ MAX_SCAN = 200_000
 MAX_CANDIDATES = 32
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_-]*)[ \t]*\n?(.*?)```", re.DOTALL)
 _KEY_LIST = re.compile(
-    r"\b(?:keys?|fields?|properties|attributes)\b[ \t]*(?:named|called|like|such as|of)?[ \t]*[:\-]?[ \t]*([^.;\n!?()]+)",
+    r"\b(?:keys?|fields?|properties|attributes)\b[ \t]*(?:named|called|like|such as|of)?[ \t]*[:\-]?[ \t]*"
+    r"([^.;\n!?()]+)",
     re.IGNORECASE,
 )
 _SEPARATORS = re.compile(r"\s*(?:,|\band\b|&|\bor\b|/)\s*")
@@ -94,7 +95,7 @@ def implied_schema(texts: Sequence[str]) -> dict[str, Any] | None:
     """The JSON Schema the conversation asks for, latest text first: a schema, else a key list, else an example."""
     objects = [_objects(text) for text in texts]
     for found in reversed(objects):
-        schemas = [obj for obj, _ in found if is_schema(obj)]
+        schemas: list[dict[str, Any]] = [obj for obj, _ in found if is_schema(obj)]
         fenced = [obj for obj, in_fence in found if in_fence and is_schema(obj)]
         if fenced or schemas:
             return (fenced or schemas)[-1]
@@ -124,12 +125,12 @@ def is_schema(obj: Any) -> bool:
     return bool(_SCHEMA_KEYS & obj.keys()) and (kind in _JSON_TYPES or "$ref" in obj or "properties" in obj)
 
 
-def _objects(text: str) -> list[tuple[Any, bool]]:
+def _objects(text: str) -> list[tuple[dict[str, Any], bool]]:
     """JSON objects written in `text`, each with whether it sat in a fenced block, in order."""
     text = text[:MAX_SCAN]
     if "{" not in text:
         return []
-    out: list[tuple[Any, bool]] = []
+    out: list[tuple[dict[str, Any], bool]] = []
     fenced_spans: list[tuple[int, int]] = []
     for match in _FENCE.finditer(text):
         body = match.group(2).strip()
@@ -154,7 +155,7 @@ def _objects(text: str) -> list[tuple[Any, bool]]:
     return out
 
 
-def _decode(text: str, index: int) -> tuple[Any, int] | None:
+def _decode(text: str, index: int) -> tuple[dict[str, Any], int] | None:
     try:
         value, end = _DECODER.raw_decode(text, index)
     except (ValueError, RecursionError):

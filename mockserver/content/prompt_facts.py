@@ -17,7 +17,9 @@ from mockserver.content.text import keywords
 MAX_PROMPT = 20_000
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _URL = re.compile(r"https?://[^\s<>\"')\]]+")
-_QUOTED = re.compile(r"\"([^\"\n]{1,200})\"|“([^”\n]{1,200})”|(?<![A-Za-z])'([^'\n]{1,200})'(?![A-Za-z])|`([^`\n]{1,200})`")
+_QUOTED = re.compile(
+    r"\"([^\"\n]{1,200})\"|“([^”\n]{1,200})”|(?<![A-Za-z])'([^'\n]{1,200})'(?![A-Za-z])|`([^`\n]{1,200})`"
+)
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _MONTHS = (
     "january",
@@ -47,16 +49,18 @@ _PLACE_BEFORE = frozenset(
 )
 _LIST_JOINERS = frozenset({",", "and", ", and", "or", ", or", "&", "/", "vs", "vs.", "versus"})
 # Capitalised words that open sentences or questions, not names.
-_NOT_NAMES = frozenset(
-    """a an and are as at be book but by call can could create did do does extract find for from get give hello
+_NOT_NAME_WORDS = """
+    a an and are as at be book but by call can could create did do does extract find for from get give hello
     help hey hi how i i'm i'd i'll if in is it it's let let's list look make me my no not now of on or our please
     remind return respond schedule search send set show so tell thanks thank the then there these this those to
     today tomorrow translate use was we what what's when where which who why will with would write yes yesterday
     you your json api id ok summarize summarise answer reply also just here next convert compare calculate check
     add update delete order buy play open translate describe explain generate classify parse analyze analyse
-    identify determine provide recommend suggest plan draft compose rate rank review pick choose fill""".split()
-) | frozenset(m for m in _MONTHS) | frozenset(
-    {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+    identify determine provide recommend suggest plan draft compose rate rank review pick choose fill"""
+_NOT_NAMES = (
+    frozenset(_NOT_NAME_WORDS.split())
+    | frozenset(_MONTHS)
+    | frozenset({"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"})
 )
 
 
@@ -109,7 +113,7 @@ def read_facts(prompt: str) -> Facts:
     emails = tuple(dict.fromkeys(_EMAIL.findall(text)))
     urls = tuple(dict.fromkeys(u.rstrip(".,;:!?") for u in _URL.findall(text)))
     plain = _URL.sub(" ", _EMAIL.sub(" ", text))
-    quoted = tuple(dict.fromkeys(next(g for g in m.groups() if g) .strip() for m in _QUOTED.finditer(plain)))
+    quoted = tuple(dict.fromkeys(next(g for g in m.groups() if g).strip() for m in _QUOTED.finditer(plain)))
     names, places = _proper_nouns(plain)
     return Facts(
         text=text,
@@ -139,8 +143,8 @@ def _proper_nouns(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
         if not words:
             continue
         phrase = re.sub(r"['’]s$", "", " ".join(words)).strip("'’-")
-        if not phrase or phrase.isupper() and len(phrase) <= 3 and len(words) == 1 and phrase != "NYC":
-            continue
+        if not phrase or "_" in phrase:
+            continue  # identifiers (JSON_SCHEMA) are not names
         before = text[:start].split()
         previous = before[-1].lower().strip(",:;") if before else ""
         # "in Toronto and Dallas", "in Paris, France": a place listed right after a place is one too.

@@ -116,8 +116,23 @@ _UNIT_FIELDS: dict[str, str] = {
 }
 _GENERIC_NUMBERS = frozenset(
     {
-        "count", "number", "num", "n", "quantity", "qty", "value", "limit", "max", "results", "size", "amount", "k",
-        "year", "rating", "score", "rank",
+        "count",
+        "number",
+        "num",
+        "n",
+        "quantity",
+        "qty",
+        "value",
+        "limit",
+        "max",
+        "results",
+        "size",
+        "amount",
+        "k",
+        "year",
+        "rating",
+        "score",
+        "rank",
     }
 )
 
@@ -329,16 +344,14 @@ def _units_of(unit: str, before: str) -> set[str]:
 
 
 def _number_fits(candidate: float, schema: dict[str, Any]) -> bool:
-    checks = (
-        ("minimum", lambda b: candidate >= b),
-        ("maximum", lambda b: candidate <= b),
-        ("exclusiveMinimum", lambda b: candidate > b),
-        ("exclusiveMaximum", lambda b: candidate < b),
-    )
-    for key, ok in checks:
-        bound = schema.get(key)
-        if isinstance(bound, (int, float)) and not isinstance(bound, bool) and not ok(bound):
-            return False
+    bounds = {k: schema.get(k) for k in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")}
+    numeric = {k: float(v) for k, v in bounds.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    if candidate < numeric.get("minimum", candidate) or candidate > numeric.get("maximum", candidate):
+        return False
+    if "exclusiveMinimum" in numeric and candidate <= numeric["exclusiveMinimum"]:
+        return False
+    if "exclusiveMaximum" in numeric and candidate >= numeric["exclusiveMaximum"]:
+        return False
     step = schema.get("multipleOf")
     if isinstance(step, (int, float)) and step > 0:
         return abs(candidate / step - round(candidate / step)) < 1e-9

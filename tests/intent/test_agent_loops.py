@@ -32,7 +32,10 @@ TIME_PARAMS: dict[str, Any] = {
     "required": ["timezone"],
 }
 CHAT_TOOLS = [
-    {"type": "function", "function": {"name": "get_weather", "description": "Weather now", "parameters": WEATHER_PARAMS}},
+    {
+        "type": "function",
+        "function": {"name": "get_weather", "description": "Weather now", "parameters": WEATHER_PARAMS},
+    },
     {"type": "function", "function": {"name": "get_time", "description": "Local time", "parameters": TIME_PARAMS}},
 ]
 
@@ -92,7 +95,9 @@ def test_chat_parallel_tool_calls(target: Target) -> None:
 
 
 def test_chat_stub_overrides_the_prompt(target: Target) -> None:
-    target.handle.stub(match="Hanoi", tool_calls=[{"name": "get_weather", "arguments": {"city": "Oslo", "unit": "celsius"}}])
+    target.handle.stub(
+        match="Hanoi", tool_calls=[{"name": "get_weather", "arguments": {"city": "Oslo", "unit": "celsius"}}]
+    )
     reply = _chat(target).chat.completions.create(
         model="gpt-4o", messages=[{"role": "user", "content": QUESTION}], tools=CHAT_TOOLS
     )

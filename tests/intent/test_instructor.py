@@ -77,7 +77,10 @@ def test_openai_parallel_tools(target: Target) -> None:
         model="gpt-4o-mini",
         response_model=Iterable[Weather | GoogleSearch],
         messages=[
-            {"role": "user", "content": "What is the weather in Toronto and Dallas? Also search google for the Super Bowl."}
+            {
+                "role": "user",
+                "content": "What is the weather in Toronto and Dallas? Also search google for the Super Bowl.",
+            }
         ],
         max_retries=0,
     )

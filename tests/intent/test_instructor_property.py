@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 import openai
 import pytest
@@ -34,9 +34,11 @@ def _leaf() -> st.SearchStrategy[Any]:
         lambda b: (int, Field(ge=b[0], le=b[0] + b[1]))
     )
     short_str = st.integers(1, 8).map(lambda n: (str, Field(min_length=1, max_length=n)))
-    literal = st.lists(st.sampled_from(["celsius", "fahrenheit", "red", "blue", "Paris", "admin"]), min_size=1, unique=True)
+    literal = st.lists(
+        st.sampled_from(["celsius", "fahrenheit", "red", "blue", "Paris", "admin"]), min_size=1, unique=True
+    )
     return st.one_of(
-        st.sampled_from([(str, ...), (int, ...), (float, ...), (bool, ...), (list[str], ...), (Optional[int], None)]),
+        st.sampled_from([(str, ...), (int, ...), (float, ...), (bool, ...), (list[str], ...), (int | None, None)]),
         bounded_int,
         short_str,
         literal.map(lambda values: (Literal[tuple(values)], ...)),  # type: ignore[misc]

@@ -61,7 +61,9 @@ def asks_for_json(req: ChatRequest) -> bool:
     """Whether a request without a JSON response format still asks for JSON in words."""
     if wants_json(req.prompt):
         return True
-    return any(m["role"] in ("system", "developer") and wants_json(content_text(m.get("content"))) for m in req.messages)
+    return any(
+        m["role"] in ("system", "developer") and wants_json(content_text(m.get("content"))) for m in req.messages
+    )
 
 
 def json_content(req: ChatRequest, rng: random.Random) -> str | None:

@@ -91,7 +91,10 @@ _UNITS: dict[str, frozenset[str]] = {
     "days": frozenset({"days", "day", "nights", "night"}),
     "hours": frozenset({"hours", "hour", "h", "hrs"}),
     "minutes": frozenset({"minutes", "minute", "min", "mins"}),
-    "people": frozenset({"people", "persons", "guests", "adults", "travelers", "travellers", "passengers", "seats"}),
+    "people": frozenset(
+        {"people", "persons", "guests", "adults", "travelers", "travellers", "passengers", "seats"}
+        | {"residents", "inhabitants", "citizens", "users", "members", "employees", "staff", "students"}
+    ),
 }
 _UNIT_FIELDS: dict[str, str] = {
     "age": "age",
@@ -113,6 +116,12 @@ _UNIT_FIELDS: dict[str, str] = {
     "travelers": "people",
     "adults": "people",
     "party": "people",
+    "population": "people",
+    "employees": "people",
+    "staff": "people",
+    "members": "people",
+    "users": "people",
+    "headcount": "people",
 }
 _GENERIC_NUMBERS = frozenset(
     {

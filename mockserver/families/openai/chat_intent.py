@@ -61,9 +61,12 @@ def asks_for_json(req: ChatRequest) -> bool:
     """Whether a request without a JSON response format still asks for JSON in words."""
     if wants_json(req.prompt):
         return True
-    return any(
-        m["role"] in ("system", "developer") and wants_json(content_text(m.get("content"))) for m in req.messages
-    )
+    for message in req.messages:
+        if message["role"] == "system" or message["role"] == "developer":
+            content = message.get("content")
+            if wants_json(content if isinstance(content, str) else content_text(content)):
+                return True
+    return False
 
 
 def json_content(req: ChatRequest, rng: random.Random) -> str | None:

@@ -92,6 +92,14 @@ def test_chat_parallel_tool_calls(target: Target) -> None:
     assert names == ["get_weather", "get_time"]
     one = client.chat.completions.create(model="gpt-4o", messages=messages, tools=CHAT_TOOLS, parallel_tool_calls=False)
     assert len(one.choices[0].message.tool_calls or []) == 1
+    streamed: dict[int, list[str]] = {}
+    for chunk in client.chat.completions.create(model="gpt-4o", messages=messages, tools=CHAT_TOOLS, stream=True):
+        for delta in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
+            entry = streamed.setdefault(delta.index, ["", ""])
+            entry[0] += (delta.function and delta.function.name) or ""
+            entry[1] += (delta.function and delta.function.arguments) or ""
+    assert [name for name, _ in streamed.values()] == names
+    assert json.loads(streamed[0][1])["city"] == "Tokyo"
 
 
 def test_chat_stub_overrides_the_prompt(target: Target) -> None:

@@ -226,7 +226,9 @@ def _fill(value: Any, schema: Any, walk: _Walk, name: str, description: str, dep
                     return _fill(value, option, walk, name, description, depth + 1)
             return value
     if isinstance(value, dict):
-        props = schema.get("properties") or {}
+        props = schema.get("properties")
+        if not isinstance(props, dict):
+            return value
         for key in list(value):
             if key in props:
                 value[key] = _fill(value[key], props[key], walk, key, "", depth + 1)
@@ -245,7 +247,8 @@ def _fill(value: Any, schema: Any, walk: _Walk, name: str, description: str, dep
 
 
 def _fill_items(value: list[Any], schema: dict[str, Any], walk: _Walk, name: str, description: str, depth: int) -> Any:
-    prefix = schema.get("prefixItems") or []
+    prefix = schema.get("prefixItems")
+    prefix = prefix if isinstance(prefix, list) else []
     items = schema.get("items", {})
     single = _singular(name)
     out = [

@@ -10,6 +10,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
+
 from mockserver.content import fake_json
 from mockserver.content.prompt_facts import Facts, read_facts
 from mockserver.content.prompt_values import field_words, fill_from_prompt
@@ -70,6 +72,17 @@ def calls_for(schema: Any, rng: random.Random, prompt: str, *, repeat: bool = Tr
 def structured(schema: Any, rng: random.Random, prompt: str) -> Any:
     """A structured-output instance of `schema`, fields the prompt speaks to taken from it."""
     return fill_from_prompt(fake_json.generate(schema, rng), schema, prompt)
+
+
+def implied_instance(schema: dict[str, Any], rng: random.Random, prompt: str) -> Any | None:
+    """An instance of a schema found in the conversation's words, or None when that text is no usable
+    schema after all (`"minItems": "two"`): the caller then answers its generic JSON, never an error."""
+    try:
+        value = structured(schema, rng, prompt)
+        orjson.dumps(value)  # encodable as the answer will be (no integers past 64 bits)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError, OverflowError):
+        return None
+    return value
 
 
 def result_reply(results: Sequence[tuple[str, Any]]) -> str:

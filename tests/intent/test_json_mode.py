@@ -115,3 +115,20 @@ def test_anthropic_prefill(target: Target) -> None:
     text = "".join(b.text for b in message.content if b.type == "text")
     assert not text.startswith("{")
     _check(json.loads("{" + text))
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        '{"type": "array", "items": {}, "minItems": "two"}',
+        '{"type": "object", "properties": {"n": {"type": "integer", "minimum": 1e40}}, "required": ["n"]}',
+        '{"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}, "prefixItems": {"x": 1}}',
+        '{"$ref": "#", "$defs": {}}',
+    ],
+)
+def test_a_broken_schema_in_the_words_gives_the_generic_object(target: Target, schema: str) -> None:
+    messages: list[Any] = [{"role": "user", "content": f"Answer in JSON matching {schema}"}]
+    reply = _openai(target).chat.completions.create(
+        model="gpt-4o", messages=messages, response_format={"type": "json_object"}
+    )
+    assert isinstance(json.loads(reply.choices[0].message.content or ""), dict)

@@ -77,7 +77,10 @@ def json_content(req: ChatRequest, rng: random.Random) -> str | None:
     schema = implied_schema(texts)
     if schema is None:
         return None
-    document = orjson.dumps(tool_use.structured(schema, rng, req.prompt)).decode()
+    instance = tool_use.implied_instance(schema, rng, req.prompt)
+    if instance is None:
+        return None
+    document = orjson.dumps(instance).decode()
     if req.response_format is None and wants_fence(texts):
         return f"```json\n{document}\n```"
     return document

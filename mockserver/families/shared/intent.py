@@ -55,7 +55,10 @@ def implied_json(texts: Sequence[str], prompt: str, rng: random.Random, *, json_
     schema = implied_schema(texts)
     if schema is None:
         return None
-    document = structured_text(schema, rng, prompt)
+    instance = tool_use.implied_instance(schema, rng, prompt)
+    if instance is None:
+        return None
+    document = json_text(instance)
     return f"```json\n{document}\n```" if not json_mode and wants_fence(texts) else document
 
 

@@ -132,3 +132,22 @@ def test_a_broken_schema_in_the_words_gives_the_generic_object(target: Target, s
         model="gpt-4o", messages=messages, response_format={"type": "json_object"}
     )
     assert isinstance(json.loads(reply.choices[0].message.content or ""), dict)
+
+
+def test_anthropic_structured_outputs_beta_field(target: Target) -> None:
+    client = anthropic.Anthropic(base_url=target.url, api_key=target.api_key, max_retries=0)
+    message = client.messages.create(
+        model="claude-sonnet-4-5",
+        max_tokens=512,
+        messages=[{"role": "user", "content": QUESTION}],
+        extra_headers={"anthropic-beta": "structured-outputs-2025-11-13"},
+        extra_body={"output_format": {"type": "json_schema", "schema": SCHEMA}},
+    )
+    _check(json.loads("".join(b.text for b in message.content if b.type == "text")))
+    with pytest.raises(anthropic.BadRequestError, match="output_format"):
+        client.messages.create(
+            model="claude-sonnet-4-5",
+            max_tokens=512,
+            messages=[{"role": "user", "content": QUESTION}],
+            extra_body={"output_format": {"type": "json_object"}},
+        )

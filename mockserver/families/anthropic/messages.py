@@ -195,7 +195,7 @@ def _final_text(call: Call, body: Mapping[str, Any], conv: Conversation) -> str:
     if stub.get("content") is not None:
         return str(stub["content"])
     prompt = anthropic_intent.latest_user_text(body)
-    fmt = (body.get("output_config") or {}).get("format")
+    fmt = (body.get("output_config") or {}).get("format") or body.get("output_format")
     if fmt:
         return intent.structured_text(fmt["schema"], call.rng, prompt)
     prefilled = anthropic_intent.prefill(body)

@@ -165,3 +165,48 @@ def test_gemini_loop(target: Target) -> None:
     assert not final.function_calls
     assert final.candidates[0].finish_reason == types.FinishReason.STOP  # type: ignore[index]
     assert "31" in (final.text or "") and "sunny" in (final.text or "")
+
+
+def test_parallel_calls_in_responses_and_anthropic(target: Target) -> None:
+    question = "What's the weather and the local time in Tokyo?"
+    responses_tools: list[Any] = [
+        {"type": "function", "name": "get_weather", "parameters": WEATHER_PARAMS},
+        {"type": "function", "name": "get_time", "parameters": TIME_PARAMS},
+    ]
+    client = _chat(target)
+    both = client.responses.create(model="gpt-4o", input=question, tools=responses_tools)
+    assert [i.name for i in both.output if i.type == "function_call"] == ["get_weather", "get_time"]
+    one = client.responses.create(model="gpt-4o", input=question, tools=responses_tools, parallel_tool_calls=False)
+    assert len([i for i in one.output if i.type == "function_call"]) == 1
+
+    claude = anthropic.Anthropic(base_url=target.url, api_key=target.api_key, max_retries=0)
+    tools: list[Any] = [
+        {"name": "get_weather", "input_schema": WEATHER_PARAMS},
+        {"name": "get_time", "input_schema": TIME_PARAMS},
+    ]
+    messages: list[Any] = [{"role": "user", "content": question}]
+    message = claude.messages.create(model="claude-sonnet-4-5", max_tokens=512, messages=messages, tools=tools)
+    assert [b.name for b in message.content if b.type == "tool_use"] == ["get_weather", "get_time"]
+    single = claude.messages.create(
+        model="claude-sonnet-4-5",
+        max_tokens=512,
+        messages=messages,
+        tools=tools,
+        tool_choice={"type": "auto", "disable_parallel_tool_use": True},
+    )
+    assert len([b for b in single.content if b.type == "tool_use"]) == 1
+
+
+def test_answers_are_deterministic(target: Target) -> None:
+    client = _chat(target)
+    messages: list[Any] = [{"role": "user", "content": "Compare the weather in Toronto, Dallas and Lima."}]
+    first = client.chat.completions.create(model="gpt-4o", messages=messages, tools=CHAT_TOOLS)
+    target.handle.reset()
+    second = client.chat.completions.create(model="gpt-4o", messages=messages, tools=CHAT_TOOLS)
+    assert first.model_dump() == second.model_dump()
+    calls = [(c.function.name, json.loads(c.function.arguments)) for c in first.choices[0].message.tool_calls or []]
+    assert [(name, args["city"]) for name, args in calls] == [
+        ("get_weather", "Toronto"),
+        ("get_weather", "Dallas"),
+        ("get_weather", "Lima"),
+    ]

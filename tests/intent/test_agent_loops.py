@@ -210,3 +210,40 @@ def test_answers_are_deterministic(target: Target) -> None:
         ("get_weather", "Dallas"),
         ("get_weather", "Lima"),
     ]
+
+
+def test_forced_tools_after_a_result_in_responses_and_gemini(target: Target) -> None:
+    client = _chat(target)
+    tools: list[Any] = [
+        {"type": "function", "name": "get_weather", "parameters": WEATHER_PARAMS},
+        {"type": "function", "name": "get_time", "parameters": TIME_PARAMS},
+    ]
+    first = client.responses.create(model="gpt-4o", input=QUESTION, tools=tools)
+    call = next(i for i in first.output if i.type == "function_call")
+    output: list[Any] = [{"type": "function_call_output", "call_id": call.call_id, "output": json.dumps(RESULT)}]
+    named = client.responses.create(
+        model="gpt-4o",
+        previous_response_id=first.id,
+        input=output,
+        tools=tools,
+        tool_choice={"type": "function", "name": "get_time"},
+    )
+    assert [i.name for i in named.output if i.type == "function_call"] == ["get_time"]
+    required = client.responses.create(
+        model="gpt-4o", previous_response_id=first.id, input=output, tools=tools, tool_choice="required"
+    )
+    assert [i.type for i in required.output] == ["function_call"]
+
+    gemini = genai.Client(api_key=target.api_key, http_options=types.HttpOptions(base_url=target.url))
+    declaration = types.FunctionDeclaration(name="get_weather", parameters_json_schema=WEATHER_PARAMS)
+    contents: list[Any] = [
+        types.Content(role="user", parts=[types.Part(text=QUESTION)]),
+        types.Content(role="model", parts=[types.Part.from_function_call(name="get_weather", args={"city": "Hanoi"})]),
+        types.Content(role="user", parts=[types.Part.from_function_response(name="get_weather", response=RESULT)]),
+    ]
+    config = types.GenerateContentConfig(
+        tools=[types.Tool(function_declarations=[declaration])],
+        tool_config=types.ToolConfig(function_calling_config=types.FunctionCallingConfig(mode="ANY")),
+    )
+    forced = gemini.models.generate_content(model="gemini-2.5-flash", contents=contents, config=config)
+    assert [c.name for c in forced.function_calls or []] == ["get_weather"]

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from starlette._utils import get_route_path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -14,9 +15,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mockserver import control, media
+from mockserver import control, gateway, media
 from mockserver.contracts import Contracts, load_contracts
-from mockserver.errors import ApiError, Envelope, error_response
+from mockserver.errors import ApiError, Envelope, error_response, internal_error
+from mockserver.gateway import routes as gateway_routes
 from mockserver.models import Model, ModelCatalog
 from mockserver.pipeline import endpoint_app, endpoint_asgi
 from mockserver.registry import Registry, load_families
@@ -24,6 +26,7 @@ from mockserver.routing import IndexedRouter
 from mockserver.settings import Settings
 from mockserver.state import MockState
 from mockserver.stores import open_store
+from mockserver.tasks.engine import engine
 
 log = logging.getLogger("mockserver")
 
@@ -70,8 +73,8 @@ class Emulator(Starlette):
     fast_lane: dict[tuple[str, str], ASGIApp] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope.get("root_path") and not self.user_middleware:
-            endpoint = self.fast_lane.get((scope["method"], scope["path"]))
+        if scope["type"] == "http" and not self.user_middleware:
+            endpoint = self.fast_lane.get((scope["method"], get_route_path(scope)))
             if endpoint is not None:
                 scope["app"] = self
                 await endpoint(scope, receive, send)
@@ -93,10 +96,12 @@ def create_app(settings: Settings | None = None, *, contracts: Contracts | None 
         envelopes=registry.envelopes,
         task_vendors=registry.task_vendors,
     )
+    gateway.install(state)  # before the families: the System API's account seeds its sample keys into it
+    engine(state)  # every emulator has tasks: the engine runs callbacks from start-up on
     routes, served, fast = family_routes(state, registry)
 
     def guess(request: Request) -> Envelope:
-        return registry.envelope(contracts.vendor_of(request.method, request.url.path))
+        return registry.envelope(contracts.vendor_of(request.method, get_route_path(request.scope)))
 
     async def not_found(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -126,8 +131,7 @@ def create_app(settings: Settings | None = None, *, contracts: Contracts | None 
 
     async def crashed(request: Request, exc: Exception) -> Response:
         log.exception("mockserver bug outside any operation")
-        err = ApiError(500, f"mockserver internal error: {exc!r}", code="mock_bug")
-        return error_response(guess(request), err)
+        return error_response(guess(request), internal_error(exc))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -139,7 +143,7 @@ def create_app(settings: Settings | None = None, *, contracts: Contracts | None 
             for hook in reversed(state.on_shutdown):
                 await hook()
 
-    all_routes = [*control.ROUTES, *media.ROUTES, *routes]
+    all_routes = [*control.ROUTES, *gateway_routes.ROUTES, *media.ROUTES, *routes]
     app = Emulator(routes=all_routes, exception_handlers={HTTPException: not_found, Exception: crashed})
     app.fast_lane = fast
     # Same routes, found through an index (see routing.py); the lifespan runs the families' hooks.

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from mockserver.latency import LatencyError, check_scale, load_profiles
 from mockserver.settings import SERVER_OPTIONS, Settings, SettingsError, load_settings
 from mockserver.version import __version__
 
@@ -39,6 +40,7 @@ def add_emulator_flags(parser: argparse.ArgumentParser) -> None:
     _flag(parser, "--instant", action="store_true", help="tasks finish the moment they are submitted")
     _flag(parser, "--start-time", dest="start_time", type=float, help="unix time the virtual clock starts at")
     _flag(parser, "--api-key", dest="api_key", action="append", help="accepted key (repeatable; default: any)")
+    _flag(parser, "--keys", help="JSON file of gateway keys with quota, expiry, models and rate limits")
     _flag(parser, "--store", help="task store: memory or sqlite:///PATH (default memory)")
     _flag(parser, "--stubs", help="folder of *.json content stubs loaded at start and on reset")
     _flag(
@@ -65,6 +67,8 @@ def add_emulator_flags(parser: argparse.ArgumentParser) -> None:
     _flag(parser, "--mj-queue-size", dest="mj_queue_size", type=int, help="Midjourney jobs that may wait (then 23)")
     _flag(parser, "--callback-retries", dest="callback_retries", type=int, help="attempts per callback transition")
     _flag(parser, "--callback-timeout", dest="callback_timeout", type=float, help="seconds per callback attempt")
+    _flag(parser, "--latency", help="pace model answers: none, realistic or a profile file (default none)")
+    _flag(parser, "--latency-scale", dest="latency_scale", type=float, help="multiply every latency delay")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -107,7 +111,18 @@ def emulator_app() -> Any:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    return run_server("mockserver.cli:emulator_app", settings_from_args(args))
+    settings = settings_from_args(args)
+    try:  # a profile file is read and checked before anything binds
+        load_profiles(settings.latency)
+        check_scale(settings.latency_scale)
+    except LatencyError as exc:
+        print(f"mockserver serve: {exc}", file=sys.stderr)
+        return 2
+    if settings.keys:  # a bad keys file is one line and exit 2, before anything binds
+        from mockserver.gateway.keys import load_keys_file
+
+        load_keys_file(settings.keys)
+    return run_server("mockserver.cli:emulator_app", settings)
 
 
 def cmd_contracts(args: argparse.Namespace) -> int:

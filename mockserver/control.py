@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from mockserver.answers import JSONAnswer
 from mockserver.faults import parse_fault
+from mockserver.latency import MODES, realistic
 from mockserver.rules import RuleBook, RuleError
 from mockserver.state import MockState
 from mockserver.stubs import parse_stub
@@ -169,6 +170,36 @@ async def callbacks(request: Request) -> Response:
     return JSONAnswer(engine.control_callbacks(task=request.query_params.get("task"), limit=limit))
 
 
+def _latency_view(state: MockState) -> dict[str, Any]:
+    if state.latency_override is None:
+        return {"latency": state.settings.latency, "scale": state.latency_scale, "overridden": False}
+    profiles, scale = state.latency_override
+    return {"latency": "none" if profiles is None else "realistic", "scale": scale, "overridden": True}
+
+
+async def latency(request: Request) -> Response:
+    """`GET` the pacing in force; `POST {"mode": "none"|"realistic", "scale": X}` sets it until the next reset."""
+    state = _state(request)
+    if request.method == "POST":
+        try:
+            data = await _json(request)
+        except RuleError as exc:
+            return control_error(400, str(exc), "body")
+        if not isinstance(data, dict):
+            return control_error(400, "body: must be a JSON object", "body")
+        unknown = sorted(set(data) - {"mode", "scale"})
+        if unknown:
+            return control_error(400, f"{unknown[0]}: unknown field (known: mode, scale)", unknown[0])
+        mode = data.get("mode")
+        if mode not in MODES:
+            return control_error(400, f"mode: must be one of {', '.join(MODES)} (got {mode!r})", "mode")
+        scale = data.get("scale", 1.0)
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 <= scale <= 1000:
+            return control_error(400, f"scale: must be a number within 0..1000 (got {scale!r})", "scale")
+        state.latency_override = (realistic() if mode == "realistic" else None, float(scale))
+    return JSONAnswer(_latency_view(state))
+
+
 async def openapi(request: Request) -> Response:
     state = _state(request)
     return JSONAnswer(state.contracts.openapi(server_url=state.settings.base_url))
@@ -180,6 +211,7 @@ ROUTES = [
     Route("/__mock/reset", reset, methods=["POST"]),
     Route("/__mock/clock", clock, methods=["GET"]),
     Route("/__mock/clock/advance", clock_advance, methods=["POST"]),
+    Route("/__mock/latency", latency, methods=["GET", "POST"]),
     Route("/__mock/tasks", tasks, methods=["GET"]),
     Route("/__mock/tasks/{task_id}", task, methods=["GET"]),
     Route("/__mock/callbacks", callbacks, methods=["GET"]),

@@ -64,16 +64,9 @@ class ApiError(Exception):
 Envelope = Callable[[ApiError, str], tuple[int, Any]]
 
 _OPENAI_TYPE = {
-    400: "invalid_request_error",
-    401: "new_api_error",
-    403: "new_api_error",
-    404: "invalid_request_error",
-    405: "invalid_request_error",
-    413: "invalid_request_error",
-    415: "invalid_request_error",
+    **dict.fromkeys((400, 404, 405, 413, 415), "invalid_request_error"),
+    **dict.fromkeys((401, 403, 500, 503), "new_api_error"),
     429: "rate_limit_error",
-    500: "new_api_error",
-    503: "new_api_error",
 }
 
 
@@ -87,6 +80,12 @@ def openai_envelope(err: ApiError, request_id: str) -> tuple[int, Any]:
             "code": err.code if err.code is not None else "",
         }
     }
+
+
+def internal_error(exc: BaseException, where: str | None = None) -> ApiError:
+    """What an unexpected exception becomes: a 500 that says it is a mockserver bug, never a bare one."""
+    place = f" while serving {where}" if where else ""
+    return ApiError(500, f"mockserver internal error{place}: {exc!r}", code="mock_bug")
 
 
 def error_response(envelope: Envelope, err: ApiError, request_id: str | None = None) -> Response:

@@ -86,7 +86,15 @@ def _not_found(message: str) -> Response:
     return JSONAnswer({"error": {"message": message, "type": "invalid_request_error", "code": "media_not_found"}}, 404)
 
 
+def _link_refused() -> Response:
+    message = "this media link needs a key (Authorization: Bearer) or the signature it was handed out with (sig)"
+    return JSONAnswer({"error": {"message": message, "type": "new_api_error", "code": "invalid_api_key"}}, 401)
+
+
 async def serve_media(request: Request) -> Response:
+    guard = request.app.state.mock.ext.get("media_guard")  # with keys: a key or the link's signature
+    if guard is not None and not guard(request.url.path, request.headers, request.query_params):
+        return _link_refused()
     kind = request.path_params["kind"]
     name = request.path_params["name"]
     if kind not in KINDS:

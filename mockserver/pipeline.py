@@ -16,6 +16,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, I
 from typing import Any
 
 import orjson
+from starlette._utils import get_route_path
 from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
@@ -23,9 +24,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockserver.answers import JSONAnswer
 from mockserver.contracts import Contract, Issue
-from mockserver.errors import ApiError, Envelope, error_response, new_request_id
+from mockserver.errors import ApiError, Envelope, error_response, internal_error, new_request_id
 from mockserver.faults import Fault
 from mockserver.journal import Entry
+from mockserver.latency import LatencyError, Pace, output_tokens
 from mockserver.state import MockState
 
 log = logging.getLogger("mockserver")
@@ -53,6 +55,8 @@ class Endpoint:
     path: str | None = None
     method: str | None = None
     auth: bool = True
+    # A model call: `--latency` / `x-mock-latency` pace its answer (time to first token, token rate).
+    paced: bool = False
 
 
 class Call:
@@ -63,6 +67,7 @@ class Call:
         "_rng",
         "api_key",
         "body",
+        "charge",
         "contract",
         "fault",
         "files",
@@ -70,6 +75,7 @@ class Call:
         "journal_entry",
         "now",
         "path_params",
+        "playback",
         "query",
         "raw_body",
         "request",
@@ -89,12 +95,15 @@ class Call:
         self.raw_body: bytes = b""
         self.files: dict[str, list[UploadFile]] = {}
         self.api_key: str = ""
+        self.charge: Any = None  # what the gateway reserved for this call (mockserver.gateway)
         self.stub: dict[str, Any] | None = None
         self.fault: Fault | None = None
         self.now: float = state.clock.now()
         self._request_id = ""
         self.journal_entry: Entry | None = None
         self._rng: random.Random | None = None
+        # (seconds, chunks) of an audio answer, so `--latency` streams it at playback rate.
+        self.playback: tuple[float, int] | None = None
 
     @property
     def request_id(self) -> str:
@@ -121,8 +130,12 @@ class Call:
                 return orjson.dumps(self.body, option=orjson.OPT_SORT_KEYS)
             except TypeError:
                 return self.raw_body
-        path: str = self.request.scope["path"]
-        return self.raw_body + path.encode() + str(sorted(self.query.items())).encode()
+        return self.raw_body + self.path.encode() + str(sorted(self.query.items())).encode()
+
+    @property
+    def path(self) -> str:
+        """The request's path below the app's mount point (`root_path`): what the contracts' paths name."""
+        return get_route_path(self.request.scope)
 
     def new_id(self, prefix: str = "", length: int = 24, alphabet: str = _ALNUM) -> str:
         """A deterministic random id such as `chatcmpl-<24 chars>`."""
@@ -182,11 +195,17 @@ class Call:
                     return
             yield _sse_frame(name, payload)
             sent += 1
-            await asyncio.sleep(0)
+            if not sent % _YIELD_EVERY:
+                await asyncio.sleep(0)
         if terminator is not None:
             if cut is not None and sent >= cut:
                 raise _StreamCut()
             yield f"data: {terminator}\n\n".encode()
+
+
+# A long stream lets other connections run every this many events. Not after each: a loop pass costs a
+# `select` call, several times what building an event does (bench/bench_stream.py).
+_YIELD_EVERY = 32
 
 
 class _StreamCut(Exception):
@@ -220,11 +239,9 @@ def _strict_message(issues: list[Issue]) -> str:
 
 
 def normalize_key(key: str) -> str:
-    """new-api strips `sk-` and ignores what follows a further `-` (a channel selector)."""
-    key = key.strip()
-    if key.startswith("sk-"):
-        key = key[3:]
-    return key.split("-", 1)[0]
+    """The key as the gateway stores it: `sk-` is optional, everything else counts (a `-N` suffix is a
+    channel pin new-api refuses for ordinary users, so `sk-a-1` is not `sk-a`)."""
+    return key.strip().removeprefix("sk-")
 
 
 def key_locations(contract: Contract) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -261,10 +278,13 @@ def check_auth(call: Call, locations: tuple[tuple[str, ...], tuple[str, ...]] | 
     key = find_key(call, headers_allowed, query_allowed)
     if not key:
         raise ApiError(401, "No API key provided (send Authorization: Bearer <key>)", code="missing_api_key")
-    allowed = call.state.settings.api_key
-    if allowed and normalize_key(key) not in {normalize_key(k) for k in allowed}:
-        raise ApiError(401, "Invalid token", code="invalid_api_key")
     call.api_key = key
+    secret = normalize_key(key)  # compared exactly: only the `sk-` prefix is optional, as in new-api
+    gateway = call.state.ext.get("gateway")
+    if gateway is not None:  # keys, quota, limits, pre-consumption: mockserver.gateway
+        gateway.admit(call, key)
+    elif call.state.settings.api_key and secret not in {normalize_key(k) for k in call.state.settings.api_key}:
+        raise ApiError(401, "Invalid token", code="invalid_api_key")
 
 
 async def read_body(request: Request, limit: int, declared: str | None = None) -> bytes:
@@ -442,7 +462,7 @@ def _match_args(call: Call) -> dict[str, Any]:
     return {
         "operation": call.contract.id,
         "method": call.request.method,
-        "path": call.request.scope["path"],
+        "path": call.path,
         "body_text": text,
         "body": body,
     }
@@ -481,6 +501,10 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
         try:
             if endpoint.auth:
                 check_auth(call, locations)
+            elif (guard := state.ext.get("media_guard")) is not None and not guard(
+                request.url.path, call.headers, request.query_params
+            ):  # a key-less download (e.g. /mj/image/{id}): with keys it needs one, or the link's signature
+                raise ApiError(401, "this link needs a key or the signature it was handed out with (sig)")
             if state.faults:
                 fault = state.faults.pick(**_match_args(call))
                 if fault is not None:
@@ -498,18 +522,45 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
                         resp = stub.response
                         return _finish(call, JSONAnswer(resp["body"], resp["status"], resp["headers"]))
                     call.stub = stub.reply
+            pace = _pace(call) if endpoint.paced else None
             response = await handler(call)
-        except ApiError as err:
-            return _finish(call, error_response(family, err, call.request_id))
+            if pace is not None:
+                response = await _paced(call, response, pace)
+        except ApiError as err:  # gateway refusals carry their own envelope (new-api's, on every route)
+            return _finish(call, error_response(getattr(err, "envelope", None) or family, err, call.request_id))
         except Exception as exc:  # a bug in the emulator: say so in the family's envelope, never a bare 500
             log.exception("mockserver bug while serving %s", contract.id)
-            bug = ApiError(500, f"mockserver internal error while serving {contract.id}: {exc!r}", code="mock_bug")
-            return _finish(call, error_response(family, bug, call.request_id))
+            return _finish(call, error_response(family, internal_error(exc, contract.id), call.request_id))
         if state.settings.strict_responses:
             response = _strict(call, response)
         return _finish(call, response)
 
     return run
+
+
+def _pace(call: Call) -> Pace | None:
+    """The delays this call's answer keeps, if any latency applies (a bad `x-mock-latency` is a 400)."""
+    state = call.state
+    header = call.headers.get("x-mock-latency")
+    if header is None and state.latency is None and state.latency_override is None:
+        return None  # the common case costs two lookups
+    body = call.body
+    model = body.get("model") if isinstance(body, dict) else None
+    model = model if isinstance(model, str) else call.path_params.get("model", "")
+    try:
+        start = asyncio.get_running_loop().time()
+        return state.pace_for(call.contract.id, model, body, call.canonical_body(), header, start)
+    except LatencyError as exc:
+        raise ApiError(400, str(exc), param="x-mock-latency") from None
+
+
+async def _paced(call: Call, response: Response, pace: Pace) -> Response:
+    """A stream sends each chunk after its delay; any other answer waits TTFT + tokens / rate first."""
+    if isinstance(response, StreamingResponse):
+        response.body_iterator = pace.stream(response.body_iterator, playback=call.playback)
+    elif response.status_code < 400:
+        await pace.wait_whole(output_tokens(getattr(response, "payload", None)))
+    return response
 
 
 def endpoint_asgi(run: Callable[[Request], Awaitable[Response]], family: Envelope) -> ASGIApp:
@@ -524,7 +575,7 @@ def endpoint_asgi(run: Callable[[Request], Awaitable[Response]], family: Envelop
             response = await run(Request(scope, receive, send))
         except Exception as exc:
             log.exception("mockserver bug while answering %s", scope["path"])
-            response = error_response(family, ApiError(500, f"mockserver internal error: {exc!r}", code="mock_bug"))
+            response = error_response(family, internal_error(exc))
         await response(scope, receive, send)
 
     return asgi
@@ -562,6 +613,8 @@ def _journal(call: Call, kind: str) -> None:
 def _finish(call: Call, response: Response) -> Response:
     if call.journal_entry is not None:
         call.journal_entry.status = response.status_code
+    if call.charge is not None:  # the gateway charges what the call used (an error costs nothing)
+        call.state.ext["gateway"].settle(call, response)
     for uploads in call.files.values():  # handlers read uploads eagerly; unclosed spool files leak
         for upload in uploads:
             upload.file.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import MutableMapping, Sequence
 from typing import Any
 
+from starlette._utils import get_route_path
 from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import Receive, Scope, Send
 
@@ -50,7 +51,8 @@ class IndexedRouter(Router):
             scope["router"] = self
         partial = None
         partial_scope: MutableMapping[str, Any] = {}
-        for route in self._candidates(scope["path"]):
+        # Routes match the path below the app's mount point (`root_path`), as Starlette's own router does.
+        for route in self._candidates(get_route_path(scope)):
             match, child_scope = route.matches(scope)
             if match is Match.FULL:
                 scope["route"] = route

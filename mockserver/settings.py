@@ -33,6 +33,8 @@ class Settings:
     start_time: float | None = None
     # Accepted keys; empty means any non-empty key passes.
     api_key: tuple[str, ...] = ()
+    # JSON file of gateway keys (quota, expiry, status, models, IPs, group, rate limits); see docs/gateway.md.
+    keys: str | None = None
     store: str = "memory"
     stubs: str | None = None
     strict_responses: bool = False
@@ -63,6 +65,11 @@ class Settings:
     redact_json_paths: tuple[str, ...] = ()
     redact_patterns: tuple[str, ...] = ()
     ignore_body_fields: tuple[str, ...] = ()
+    # Real-time pacing: none, realistic (the packaged profiles) or a profile file; every delay × scale.
+    latency: str = "none"
+    latency_scale: float = 1.0
+    # Replayed streams and answers: none (at once), recorded (the recording's own timing), scale:X.
+    replay_timing: str = "none"
 
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with `changes` applied."""

@@ -15,6 +15,7 @@ from mockserver.errors import Envelope, openai_envelope
 from mockserver.faults import Faults
 from mockserver.journal import Journal
 from mockserver.keyed_random import KeyedRandom
+from mockserver.latency import Pace, Profiles, asks_to_think, check_scale, load_profiles, mode_from_header, realistic
 from mockserver.settings import Settings
 from mockserver.stubs import Stubs
 
@@ -47,6 +48,10 @@ class MockState:
     task_vendors: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     # Per-family state, keyed by the family module's name (e.g. the task store, remembered responses).
     ext: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # `--latency` profiles (None: answer at once), and what `POST /__mock/latency` set until the next reset.
+    latency: Profiles | None = None
+    latency_scale: float = 1.0
+    latency_override: tuple[Profiles | None, float] | None = None
     on_startup: list[Callable[[], Awaitable[None]]] = dataclasses.field(default_factory=list)
     on_shutdown: list[Callable[[], Awaitable[None]]] = dataclasses.field(default_factory=list)
     on_reset: list[Callable[[], None]] = dataclasses.field(default_factory=list)
@@ -77,6 +82,8 @@ class MockState:
             store=store,
             envelopes=envelopes,
             task_vendors=task_vendors,
+            latency=load_profiles(settings.latency),
+            latency_scale=check_scale(settings.latency_scale),
         )
         if settings.stubs:
             state.stubs.load_dir(settings.stubs)
@@ -85,6 +92,22 @@ class MockState:
     def envelope(self, vendor: str) -> Envelope:
         """The error envelope `vendor`'s operations answer in."""
         return self.envelopes.get(vendor, openai_envelope)
+
+    def pace_for(
+        self, operation: str, model: str, body: Any, canonical_body: bytes, header: str | None, start: float = 0.0
+    ) -> Pace | None:
+        """The delays of one model answer, or None when no latency applies (`x-mock-latency` first, then
+        `POST /__mock/latency`, then `--latency`). Drawn from an RNG of their own, keyed like the answer's."""
+        profiles, scale = self.latency_override or (self.latency, self.latency_scale)
+        mode = mode_from_header(header)
+        if mode == "none":
+            return None
+        if mode == "realistic" and profiles is None:
+            profiles = realistic()
+        if profiles is None or not model:
+            return None
+        rng = self.rng_for("latency|" + operation, canonical_body)
+        return Pace(profiles.for_model(model), rng, thinks=asks_to_think(body), scale=scale, start=start)
 
     def rng_for(self, operation: str, canonical_body: bytes) -> random.Random:
         """An RNG keyed by (seed, operation, body, how many times this exact call was made before)."""
@@ -109,6 +132,7 @@ class MockState:
         with self._lock:
             self._counters.clear()
         self.clock.reset()
+        self.latency_override = None
         if self.settings.stubs:
             self.stubs.load_dir(self.settings.stubs)
         for hook in self.on_reset:

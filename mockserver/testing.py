@@ -36,14 +36,16 @@ def free_port(host: str = "127.0.0.1") -> int:
 class ThreadedServer:
     """uvicorn serving `app` in a daemon thread; `url` is set once it listens."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, *, root_path: str = "") -> None:
         import uvicorn
 
         self.host = host
         self.port = port or free_port(host)
         from mockserver.settings import SERVER_OPTIONS
 
-        config = uvicorn.Config(app, host=host, port=self.port, log_level="warning", lifespan="on", **SERVER_OPTIONS)
+        config = uvicorn.Config(
+            app, host=host, port=self.port, log_level="warning", lifespan="on", root_path=root_path, **SERVER_OPTIONS
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name=f"mockserver:{self.port}", daemon=True)
 
@@ -71,9 +73,12 @@ class ThreadedServer:
 
 
 @contextlib.contextmanager
-def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0) -> Iterator[ThreadedServer]:
-    """`with serve_in_thread(app) as server: httpx.get(server.url + ...)` — torn down on exit."""
-    server = ThreadedServer(app, host, port).start()
+def serve_in_thread(
+    app: Any, host: str = "127.0.0.1", port: int = 0, *, root_path: str = ""
+) -> Iterator[ThreadedServer]:
+    """`with serve_in_thread(app) as server: httpx.get(server.url + ...)` — torn down on exit. `root_path`
+    is uvicorn's `--root-path` (the app served below a proxy's prefix)."""
+    server = ThreadedServer(app, host, port, root_path=root_path).start()
     try:
         yield server
     finally:

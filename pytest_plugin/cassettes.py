@@ -17,10 +17,12 @@ RECORD_MODES = ("none", "once", "new_episodes", "all")
 DEFAULT_UPSTREAM = "https://api.yescale.io"
 DEFAULT_MATCH_ON = ("method", "path", "query", "body")
 MARKER_HELP = (
-    "cassette(name=None, *, record_mode=None, match_on=None): replay this test's YEScale traffic from "
+    "cassette(name=None, *, record_mode=None, match_on=None, replay_timing=None): replay this test's YEScale "
+    "traffic from "
     "cassettes/<test module>/<test name>.yaml (record_mode 'none', the default, never touches the network); "
     "'once' records a missing cassette through the recording proxy, 'new_episodes' adds what is missing, "
-    "'all' records everything again. match_on: names of the request matchers (default method, path, query, body)."
+    "'all' records everything again. match_on: names of the request matchers (default method, path, query, body). "
+    "replay_timing: none (default), recorded (the recording's own timing) or scale:X."
 )
 
 
@@ -49,13 +51,15 @@ class CassetteSpec:
 
 
 def marker_arguments(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """Check `cassette(name=None, *, record_mode=None, match_on=None)`; return the arguments given."""
+    """Check `cassette(name=None, *, record_mode=None, match_on=None, replay_timing=None)`; return the
+    arguments given."""
     if len(args) > 1:
         raise CassetteUsageError(f"takes at most one positional argument (the cassette name), got {len(args)}")
-    unknown = sorted(set(kwargs) - {"name", "record_mode", "match_on"})
+    unknown = sorted(set(kwargs) - {"name", "record_mode", "match_on", "replay_timing"})
     if unknown:
         raise CassetteUsageError(
-            f"unknown argument{'s' * (len(unknown) > 1)} {', '.join(unknown)} (takes name, record_mode, match_on)"
+            f"unknown argument{'s' * (len(unknown) > 1)} {', '.join(unknown)}"
+            " (takes name, record_mode, match_on, replay_timing)"
         )
     if args and "name" in kwargs:
         raise CassetteUsageError("the cassette name was given twice (positionally and as name=)")
@@ -69,7 +73,21 @@ def marker_arguments(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> dict[s
         out["record_mode"] = check_record_mode(kwargs["record_mode"])
     if kwargs.get("match_on") is not None:
         out["match_on"] = check_match_on(kwargs["match_on"])
+    if kwargs.get("replay_timing") is not None:
+        out["replay_timing"] = check_replay_timing(kwargs["replay_timing"])
     return out
+
+
+def check_replay_timing(value: Any) -> str:
+    """`none`, `recorded` or `scale:X`: how a replayed stream keeps its recorded timing."""
+    from mockserver.recording.replay import replay_speed
+    from mockserver.settings import Settings
+
+    try:
+        replay_speed(Settings(replay_timing=str(value)))
+    except ValueError as exc:
+        raise CassetteUsageError(str(exc).replace("--replay-timing", "replay_timing")) from None
+    return str(value)
 
 
 def check_record_mode(value: Any) -> str:

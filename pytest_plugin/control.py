@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 # (method, path, JSON body or None) -> (status, decoded JSON answer)
@@ -14,8 +17,29 @@ Send = Callable[[str, str, Any], tuple[int, Any]]
 DEFAULT_API_KEY = "sk-mockserver-test"
 
 
+# new-api's quota unit: 500,000 quota = 1 USD.
+QUOTA_PER_USD = 500_000
+
+
 class ControlError(AssertionError):
     """The control API refused a request (e.g. a malformed fault rule); the message names the field."""
+
+
+class BudgetExceeded(AssertionError):
+    """Calls inside `mockserver.budget(...)` spent more than the budget."""
+
+
+@dataclasses.dataclass
+class Budget:
+    """What `mockserver.budget(...)` yields: the limit, and (after the block) the quota spent."""
+
+    limit: int
+    start: int
+    quota: int = 0
+
+    @property
+    def usd(self) -> float:
+        return self.quota / QUOTA_PER_USD
 
 
 class Emulator:
@@ -97,11 +121,62 @@ class Emulator:
         result: dict[str, Any] = self.control("POST", "faults", {**(rule or {}), **fields})
         return result
 
+    def latency(self, mode: str = "realistic", *, scale: float = 1.0) -> dict[str, Any]:
+        """Pace model answers (`realistic` profiles, every delay × `scale`) until the next reset — the
+        fixtures reset before each test, so it lasts one test. `latency("none")` turns it off."""
+        result: dict[str, Any] = self.control("POST", "latency", {"mode": mode, "scale": scale})
+        return result
+
     def stub(self, rule: Mapping[str, Any] | None = None, /, **fields: Any) -> dict[str, Any]:
         """Fix generated content for matching requests (`match` regex or `operation`/`body_json` +
         `content`, `tool_calls`, `reasoning`, `json`, or a whole `response`)."""
         result: dict[str, Any] = self.control("POST", "stubs", {**(rule or {}), **fields})
         return result
+
+    # -- the gateway: keys, usage and budgets -----------------------------------------------------
+    def create_key(self, spec: Mapping[str, Any] | None = None, /, **fields: Any) -> dict[str, Any]:
+        """Create a gateway key (`key`, `name`, `quota`, `expired_time`, `status`, `model_limits`,
+        `allow_ips`, `group`, `rpm`, `tpm`, `rate_window`); returns it with its full `key` and `id`."""
+        result: dict[str, Any] = self.control("POST", "keys", {**(spec or {}), **fields})
+        return result
+
+    @property
+    def keys(self) -> list[dict[str, Any]]:
+        """Every gateway key with its remaining and used quota."""
+        return _listing(self.control("GET", "keys"), "keys")
+
+    def usage(self, key: str | None = None) -> dict[str, Any]:
+        """Totals of one key (default: this emulator's `api_key`): `calls`, `errors`, `prompt_tokens`,
+        `completion_tokens`, `quota` (refunds taken off), `refunded`, `usd`."""
+        query = urllib.parse.urlencode({"key": key or self.api_key})
+        result: dict[str, Any] = self.control("GET", f"usage?{query}")
+        return result
+
+    def cost_of(self, action: Callable[[], Any], *, key: str | None = None) -> int:
+        """Run `action` and return the quota it spent on `key` (default: `api_key`)."""
+        before = int(self.usage(key)["quota"])
+        action()
+        return int(self.usage(key)["quota"]) - before
+
+    @contextlib.contextmanager
+    def budget(self, quota: int | None = None, *, usd: float | None = None, key: str | None = None) -> Iterator[Budget]:
+        """Fail the test when the calls inside spend more than `quota` (or `usd` dollars) on `key`:
+
+        with mockserver.budget(usd=0.01) as spent:
+            summarize(document)
+        print(spent.quota)
+        """
+        if (quota is None) == (usd is None):
+            raise ControlError("budget: give exactly one of quota= or usd=")
+        limit = quota if quota is not None else round(float(usd or 0) * QUOTA_PER_USD)
+        tracker = Budget(limit, int(self.usage(key)["quota"]))
+        yield tracker
+        tracker.quota = int(self.usage(key)["quota"]) - tracker.start
+        if tracker.quota > limit:
+            raise BudgetExceeded(
+                f"spent {tracker.quota} quota (${tracker.quota / QUOTA_PER_USD:.6f}), over the budget of "
+                f"{limit} quota (${limit / QUOTA_PER_USD:.6f}) on key {key or self.api_key!r}"
+            )
 
 
 def _listing(payload: Any, key: str) -> list[dict[str, Any]]:

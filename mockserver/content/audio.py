@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import io
 import math
 import random
@@ -26,6 +25,7 @@ import av
 from av.audio.fifo import AudioFifo
 
 from mockserver.content.links import media_url
+from mockserver.content.seeded import seeded_rng
 
 RATE = 24_000
 MAX_SECONDS = 1800.0
@@ -58,8 +58,7 @@ Note = tuple[float, float, float]
 
 
 def _seeded(*parts: Any) -> random.Random:
-    digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
-    return random.Random(int.from_bytes(digest, "big"))
+    return seeded_rng("|".join(map(str, parts)))
 
 
 @functools.lru_cache(maxsize=512)

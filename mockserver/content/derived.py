@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import hashlib
 import io
 import random
 import warnings
@@ -19,6 +18,8 @@ import zlib
 from typing import Any
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
+
+from mockserver.content.seeded import seeded_rng
 
 THUMB = 16
 MAX_UPLOAD_SIDE = 16_384
@@ -91,7 +92,7 @@ def source_pixels(token: str) -> list[tuple[int, int, int, int]]:
 
 
 def _rng(seed: Any) -> random.Random:
-    return random.Random(int.from_bytes(hashlib.blake2b(f"derived|{seed}".encode(), digest_size=8).digest(), "big"))
+    return seeded_rng(f"derived|{seed}")
 
 
 def _edit(image: Image.Image, seed: Any) -> Image.Image:

@@ -8,7 +8,6 @@ look like their source and any worker can redraw them from the link alone (`imag
 
 from __future__ import annotations
 
-import hashlib
 import io
 import random
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ from PIL import Image, ImageDraw
 
 from mockserver.content.derived import draw_derived
 from mockserver.content.links import media_url
+from mockserver.content.seeded import seeded_rng
 
 FORMATS = {
     "png": ("PNG", "image/png"),
@@ -29,8 +29,7 @@ MAX_SIDE = 4096
 
 
 def _rng(seed: Any) -> random.Random:
-    digest = hashlib.blake2b(str(seed).encode(), digest_size=8).digest()
-    return random.Random(int.from_bytes(digest, "big"))
+    return seeded_rng(str(seed))
 
 
 def _palette(rng: random.Random) -> list[tuple[int, int, int]]:

@@ -7,10 +7,26 @@ running the kind's generator, so any worker (or a restarted server) produces the
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+import contextvars
+from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
+
+# Signs a link's path when the server has keys (`--api-key`/`--keys`): set by the gateway for each call
+# and for the callback dispatcher, so every link handed out carries `?sig=` (see mockserver.gateway.signing).
+LINK_SIGNER: contextvars.ContextVar[Callable[[str], str] | None] = contextvars.ContextVar(
+    "mockserver_link_signer", default=None
+)
+
+
+def signed(url: str) -> str:
+    """`url` with the signature of its path when links are signed (unchanged otherwise)."""
+    signer = LINK_SIGNER.get()
+    if signer is None:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}sig={signer(urlsplit(url).path)}"
 
 
 def encode_recipe(recipe: Mapping[str, Any]) -> str:
@@ -27,4 +43,4 @@ def decode_recipe(token: str) -> dict[str, Any]:
 
 def media_url(base_url: str, kind: str, recipe: Mapping[str, Any], ext: str) -> str:
     """The absolute link for a piece of media (`base_url` is the emulator's public URL)."""
-    return f"{base_url.rstrip('/')}/__mock/media/{kind}/{encode_recipe(recipe)}.{ext}"
+    return signed(f"{base_url.rstrip('/')}/__mock/media/{kind}/{encode_recipe(recipe)}.{ext}")

@@ -5,20 +5,20 @@
 
 from __future__ import annotations
 
-import hashlib
 import random
 from collections.abc import Mapping
 from typing import Any
 
 from mockserver.content.derived import THUMB, source_pixels
 from mockserver.content.links import media_url
+from mockserver.content.seeded import seeded_rng
 
 CONTENT_TYPE = "image/svg+xml"
 MAX_SIDE = 8192
 
 
 def _rng(seed: Any) -> random.Random:
-    return random.Random(int.from_bytes(hashlib.blake2b(f"svg|{seed}".encode(), digest_size=8).digest(), "big"))
+    return seeded_rng(f"svg|{seed}")
 
 
 def _hex(rgb: tuple[int, int, int]) -> str:

@@ -152,5 +152,11 @@ def stream_pieces(text: str) -> list[str]:
     return pieces or ([text] if text else [])
 
 
-def join_texts(texts: Iterable[str]) -> str:
-    return "\n".join(t for t in texts if t)
+def banned_word(text: str, banned: Iterable[str]) -> str | None:
+    """The first banned word or phrase found in `text` (case-insensitive, whole words)."""
+    lowered = text.lower()
+    for word in banned:
+        word = word.strip().lower()
+        if word and re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", lowered):
+            return word
+    return None

@@ -12,6 +12,7 @@ import hashlib
 import random
 import re
 
+from mockserver.content.seeded import seeded_rng
 from mockserver.content.text import count_tokens
 
 WORDS_PER_SECOND = 2.5
@@ -92,7 +93,7 @@ class Transcript:
 
 def seed_of(data: bytes) -> random.Random:
     """An RNG seeded by a file's bytes: the same upload always gets the same transcript."""
-    return random.Random(int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big"))
+    return seeded_rng(data)
 
 
 def _sentence(rng: random.Random) -> str:

@@ -9,7 +9,6 @@ so a link is encoded once however often it is downloaded.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import random
 import re
@@ -20,6 +19,7 @@ import av
 from PIL import Image, ImageDraw
 
 from mockserver.content.links import media_url
+from mockserver.content.seeded import seeded_rng
 
 CONTENT_TYPE = "video/mp4"
 LONG_SIDE = 320
@@ -63,8 +63,7 @@ def video_size(
 
 
 def _rng(seed: Any) -> random.Random:
-    digest = hashlib.blake2b(f"video|{seed}".encode(), digest_size=8).digest()
-    return random.Random(int.from_bytes(digest, "big"))
+    return seeded_rng(f"video|{seed}")
 
 
 def _frames(width: int, height: int, count: int, seed: Any) -> list[Image.Image]:

@@ -61,6 +61,12 @@ def register(subparsers: Any, *, add_server_flags: AddFlags, add_emulator_flags:
         type=float,
         help="replay the recorded timing: 1 as recorded, 2 twice as fast, 0 at once (default 0)",
     )
+    _flag(
+        replay,
+        "--replay-timing",
+        dest="replay_timing",
+        help="none (at once, the default), recorded (the recording's own timing) or scale:X (delays × X)",
+    )
     _matching_flags(replay)
     replay.set_defaults(func=cmd_replay)
 
@@ -83,6 +89,7 @@ def _check(settings: Settings) -> None:
     from mockserver.recording.filters import RedactionRules
     from mockserver.recording.matchers import MatchOptions, check_match_on
     from mockserver.recording.modes import RecordMode
+    from mockserver.recording.replay import replay_speed
 
     check_match_on(settings.match_on)
     RecordMode.parse(settings.record_mode)
@@ -90,6 +97,7 @@ def _check(settings: Settings) -> None:
     MatchOptions.build(settings.ignore_body_fields)
     if settings.fallback not in ("error", "emulate"):
         raise ValueError(f"fallback {settings.fallback!r} is not one of error, emulate")
+    replay_speed(settings)
 
 
 def cmd_record(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,11 +23,32 @@ from mockserver.recording.library import Entry
 from mockserver.recording.matchers import CALLBACK_FIELDS
 from mockserver.recording.wire import unpack_headers
 from mockserver.registry import load_families
+from mockserver.settings import Settings
 
 log = logging.getLogger("mockserver.recording")
 
 Send = Any
 Scope = dict[str, Any]
+
+
+def replay_speed(settings: Settings) -> float:
+    """How fast recorded timing replays (0: at once) from `--replay-timing none|recorded|scale:X`, where
+    X multiplies the recorded delays, or the older `--replay-speed` (a divisor). Both at once is refused."""
+    timing = settings.replay_timing.strip().lower()
+    if timing in ("", "none"):
+        return settings.replay_speed
+    if settings.replay_speed:
+        raise ValueError("--replay-timing and --replay-speed both set the replay's pace: give one")
+    if timing == "recorded":
+        return 1.0
+    if timing.startswith("scale:"):
+        try:
+            factor = float(timing[len("scale:") :])
+        except ValueError:
+            factor = -1.0
+        if math.isfinite(factor) and factor >= 0:
+            return 1 / factor if factor else 0.0
+    raise ValueError(f"--replay-timing must be none, recorded or scale:X with X >= 0 (got {settings.replay_timing!r})")
 
 
 async def play(entry: Entry, send: Send, *, speed: float = 0.0, head_only: bool = False) -> None:

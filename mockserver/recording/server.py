@@ -27,7 +27,7 @@ from mockserver.recording.library import CassetteLibrary, describe_miss
 from mockserver.recording.matchers import MatchOptions, check_match_on
 from mockserver.recording.modes import Plan, RecordMode, plan_for
 from mockserver.recording.proxy import CALLBACK_PATH, Forwarder, RecordingTarget
-from mockserver.recording.replay import EnvelopeFinder, deliver_callbacks, play, send_miss
+from mockserver.recording.replay import EnvelopeFinder, deliver_callbacks, play, replay_speed, send_miss
 from mockserver.settings import Settings
 from mockserver.version import __version__
 
@@ -85,6 +85,7 @@ class CassetteApp:
         fallback_app: ASGIApp | None = None,
     ) -> None:
         self.settings = settings
+        self.speed = replay_speed(settings)  # 0: recorded answers go out at once
         self.library = library
         self.contracts = contracts
         self.plan = plan
@@ -123,7 +124,7 @@ class CassetteApp:
             entry = self.library.take(key)
             if entry is not None:
                 self.stats.played += 1
-                speed = self.settings.replay_speed
+                speed = self.speed
                 await play(entry, send, speed=speed, head_only=request.method == "HEAD")
                 if entry.callbacks:
                     self._spawn(deliver_callbacks(entry.callbacks, entry.interaction.request, request, speed))
@@ -272,6 +273,7 @@ def _library(settings: Settings, cassettes: Iterable[Cassette]) -> CassetteLibra
 def _check_fallback(settings: Settings) -> None:
     if settings.fallback not in ("error", "emulate"):
         raise ValueError(f"fallback {settings.fallback!r} is not one of error, emulate")
+    replay_speed(settings)
 
 
 def create_replay_app(

@@ -9,39 +9,36 @@ virtual clock instead of sleeping all agree by construction.
 
 Using it from a family module::
 
-    from mockserver import tasks
-    from mockserver.tasks import Phase, PlanBuilder, QueuePolicy
+    from mockserver.tasks import Phase, PlanBuilder, QueuePolicy, TaskView
+    from mockserver.tasks.engine import RenderContext, Vendor, engine, owner_of
 
-    def render(view: tasks.TaskView, ctx: tasks.RenderContext) -> dict:   # the vendor's task JSON
+    def render(view: TaskView, ctx: RenderContext) -> dict:   # the vendor's task JSON
         return {"task_id": view.record.id, "status": view.status, "progress": view.progress, ...}
 
     FAMILY = Family(..., task_vendors=[Vendor("kling", render)])  # declared, read by the registry
 
-    def setup(state):                                  # the family's setup hook
-        engine(state)                            # builds the engine once, registers its hooks
-
     async def submit(call):
-        engine = tasks.engine(call.state)
+        tasks = engine(call.state)                     # `create_app` built it (start/stop/reset hooks)
         def plan(admission):                           # offsets from submission; queued tasks wait first
-            b = PlanBuilder(call.rng, instant=engine.instant)
+            b = PlanBuilder(call.rng, instant=tasks.instant)
             b.step("submitted", Phase.PENDING)             # step 0: the state at submission (offset 0)
             b.wait(admission.wait_ms)                      # a full pool: stay pending until a worker frees
             b.step("processing", Phase.RUNNING, after=(2, 5))
             b.climb("processing", updates=(3, 6), every=(4, 9))
             b.step("succeed", Phase.SUCCEEDED, after=(3, 6), progress=100)
             return b.build()
-        record, admission = engine.submit(
+        record, admission = tasks.submit(
             vendor="kling", kind="text2video", id=call.new_id(length=20), plan=plan, now=call.now,
-            request=call.body, owner=tasks.owner_of(call.api_key),
-            notify_hook=engine.hook(call.body.get("callback_url")),
+            request=call.body, owner=owner_of(call.api_key),
+            notify_hook=tasks.hook(call.body.get("callback_url")),
             data={"seed": call.rng.randrange(2**31)},   # anything the renderer needs later
             queue=QueuePolicy("kling", concurrency=5, size=50),   # optional; QueueFull when full
         )
-        return call.json(engine.render(record, call.now))
+        return call.json(tasks.render(record, call.now))
 
     async def fetch(call):
-        record = engine.get(call.path_params["id"])    # None -> the vendor's "not found" error
-        return call.json(engine.render(record, call.now))
+        record = engine(call.state).get(call.path_params["id"])   # None -> the vendor's "not found" error
+        return call.json(engine(call.state).render(record, call.now))
 
 Pieces:
 
@@ -59,12 +56,11 @@ Pieces:
 - `QueuePolicy(key, concurrency, size)`: a FIFO worker pool shared by every process on the store.
   `engine.submit(queue=...)` admits the task atomically: `Admission(ahead, wait_ms)`, or raises
   `QueueFull`. The plan must stay pending for `wait_ms`. Occupancy is derived from records alone.
-- `engine(state) -> TaskEngine`: `submit`, `extend`, `get`, `get_many`, `list`, `view`, `render`,
+- `tasks.engine.engine(state) -> TaskEngine`: `submit`, `extend`, `get`, `get_many`, `list`, `view`, `render`,
   `hook` (task hook, else `--notify-hook`), `instant`, `now`.
-- Stores (`--store`): `memory` (default) or `sqlite:///PATH` (survives restarts; several processes
-  share tasks, worker pools, callback claims and the virtual clock — see `sqlite_store`,
-  `shared_clock`).
-- Callbacks: the dispatcher POSTs `register_vendor(..., callback=)` (default: the fetch body) for
+- Stores (`--store`, `mockserver.stores`): `memory` (default) or `sqlite:///PATH` (survives restarts;
+  several processes share tasks, worker pools, callback claims and the virtual clock).
+- Callbacks: the dispatcher POSTs the vendor's `callback` renderer (default: the fetch body) for
   every step after step 0 to `record.notify_hook`, in plan order per task, each step exactly once
   across processes, with `--callback-retries` attempts, back-off and `--callback-timeout`; every
   attempt is logged (`GET /__mock/callbacks`).

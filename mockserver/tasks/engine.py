@@ -171,6 +171,9 @@ class TaskEngine:
                 continue
             if record.notify_hook:
                 self.dispatcher.wake()
+            submitted = self.state.ext.get("task_submitted")  # the gateway charges the call that submitted it
+            if submitted is not None:
+                submitted(record)
             return record, admission
         raise RuntimeError(f"no free task id after {_ID_ATTEMPTS} attempts")
 

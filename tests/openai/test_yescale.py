@@ -69,12 +69,15 @@ def test_keys_delete_and_edit_quota(raw: Any) -> None:
     assert victim["id"] in [k["id"] for k in _get(raw, "/yescale/apikeylist")["data"]]
 
 
-def test_usage_counts_against_the_first_key_after_an_edit(raw: Any) -> None:
-    first = _get(raw, "/yescale/apikeylist")["data"][0]
+def test_usage_counts_against_the_key_used_after_an_edit(raw: Any) -> None:
+    first = _get(raw, "/yescale/apikeylist")["data"][1]  # a limited sample key
+    assert first["unlimited_quota"] is False
     raw.put(f"/yescale/editquota/{first['id']}", headers=ACCESS, json={"remain_quota": 1_000_000})
-    raw.post("/v1/chat/completions", json=CHAT)
-    key = _get(raw, "/yescale/apikeylist")["data"][0]
+    full = next(k["key"] for k in raw.get("/__mock/keys").json()["keys"] if k["id"] == first["id"])
+    raw.post("/v1/chat/completions", json=CHAT, headers={"Authorization": f"Bearer {full}"})
+    key = _get(raw, "/yescale/apikeylist")["data"][1]
     assert key["remain_quota"] < 1_000_000 and key["used_quota"] > first["used_quota"]
+    assert 1_000_000 - key["remain_quota"] == key["used_quota"] - first["used_quota"]
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "plugin.md"
 README = ROOT / "README.md"
+GATEWAY = ROOT / "docs" / "gateway.md"
 # Blocks that call the reader's own code, or the real service, are shown but not run.
 PLACEHOLDERS = ("parse_completion", "build_request", "MY_FAKE_COMPLETION", "classify_error", "my_validator", "sk-...")
 
@@ -25,7 +26,7 @@ def runnable_blocks(doc: Path) -> list[tuple[str, str]]:
 
 
 BLOCKS = runnable_blocks(DOC)
-ALL_BLOCKS = BLOCKS + runnable_blocks(README)
+ALL_BLOCKS = BLOCKS + runnable_blocks(README) + runnable_blocks(GATEWAY)
 
 
 def test_the_doc_has_an_example_per_fixture() -> None:

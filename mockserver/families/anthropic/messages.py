@@ -47,17 +47,14 @@ _CLAUDE = (
 
 
 _ANTHROPIC_TYPE = {
-    400: "invalid_request_error",
+    **dict.fromkeys((400, 405, 415), "invalid_request_error"),
     401: "authentication_error",
     403: "permission_error",
     404: "not_found_error",
-    405: "invalid_request_error",
     413: "request_too_large",
-    415: "invalid_request_error",
     429: "rate_limit_error",
     500: "api_error",
-    503: "overloaded_error",
-    529: "overloaded_error",
+    **dict.fromkeys((503, 529), "overloaded_error"),
 }
 
 
@@ -281,4 +278,4 @@ async def create_message(call: Call) -> Response:
     return call.json(message)
 
 
-ROUTES = [Endpoint("claude_messages", create_message)]
+ROUTES = [Endpoint("claude_messages", create_message, paced=True)]

@@ -35,7 +35,7 @@ def _model(call: Call, method: str) -> GeminiModel:
     model_id = call.path_params["model"]
     ensure_model(call, model_id)
     model = model_info(model_id)
-    require_method(model, method, api_version(call.request.url.path))
+    require_method(model, method, api_version(call.path))
     return model
 
 
@@ -160,6 +160,7 @@ async def get_model(call: Call) -> Response:
     return call.json(model_info(model_id).describe())
 
 
+_PACED = ("gemini_generate_content", "gemini_stream_generate_content")  # model calls: `--latency` paces them
 _ACTIONS = (
     ("gemini_generate_content", generate_content, "generateContent"),
     ("gemini_stream_generate_content", stream_generate_content, "streamGenerateContent"),
@@ -170,14 +171,11 @@ _ACTIONS = (
 
 
 _GEMINI_STATUS = {
-    400: "INVALID_ARGUMENT",
+    **dict.fromkeys((400, 405, 413, 415), "INVALID_ARGUMENT"),
     401: "UNAUTHENTICATED",
     403: "PERMISSION_DENIED",
     404: "NOT_FOUND",
-    405: "INVALID_ARGUMENT",
     409: "ABORTED",
-    413: "INVALID_ARGUMENT",
-    415: "INVALID_ARGUMENT",
     429: "RESOURCE_EXHAUSTED",
     500: "INTERNAL",
     503: "UNAVAILABLE",
@@ -200,8 +198,11 @@ ENVELOPES: dict[str, Envelope] = {"gemini": gemini_envelope}
 
 
 ROUTES = [
-    *(Endpoint(op, handler) for op, handler, _ in _ACTIONS),
-    *(Endpoint(op, handler, path=f"/v1/models/{{model}}:{action}") for op, handler, action in _ACTIONS),
+    *(Endpoint(op, handler, paced=op in _PACED) for op, handler, _ in _ACTIONS),
+    *(
+        Endpoint(op, handler, path=f"/v1/models/{{model}}:{action}", paced=op in _PACED)
+        for op, handler, action in _ACTIONS
+    ),
     Endpoint("gemini_models_list", list_models),
     Endpoint("gemini_models_get", get_model),
 ]

@@ -23,23 +23,18 @@ from starlette.responses import Response
 from mockserver.content.images import image_url
 from mockserver.errors import ApiError, Envelope
 from mockserver.families.shared.media_tasks import (
-    REJECTED,
     Lifecycle,
+    TaskVendor,
     bare_message,
-    build_plan,
     callback_hook,
-    find_task,
     iso,
-    scenario_for,
-    submit_task,
     task_engine,
     token,
     vendor_envelope,
 )
 from mockserver.models import Model
 from mockserver.pipeline import Call, Endpoint
-from mockserver.state import MockState
-from mockserver.tasks.engine import RenderContext, Vendor, engine
+from mockserver.tasks.engine import RenderContext, Vendor
 from mockserver.tasks.model import Phase, Step, TaskRecord, TaskView, elapsed_ms, view, view_at
 
 VENDOR = "replicate"
@@ -205,6 +200,16 @@ async def wait_for_end(call: Call, record: TaskRecord, seconds: int) -> TaskReco
         await asyncio.sleep(max(0.005, min(left, (end - now) / speed, 0.25)))
 
 
+def _lifecycle(run_seconds: tuple[float, float]) -> Lifecycle:
+    return Lifecycle(
+        ("starting",), "processing", "succeeded", "failed", waits=((1.0, 3.0),), run_seconds=run_seconds, updates=(2, 2)
+    )
+
+
+# Each prediction runs on its model's timings (`submit(lifecycle=...)`).
+REPLICATE = TaskVendor(VENDOR, _lifecycle((5.0, 10.0)), failure=FAILURE_REASON, moderation=MODERATION_REASON)
+
+
 def _create(operation: str) -> Any:
     model = FLUX[operation]
 
@@ -213,27 +218,8 @@ def _create(operation: str) -> Any:
         inputs: dict[str, Any] = body["input"]
         wait = prefer_wait(call)
         prompt = inputs.get("prompt", "")
-        scenario = scenario_for(call, prompt)
-        if scenario.name == REJECTED:
-            raise ApiError(400, scenario.refusal(MODERATION_REASON), param="input.prompt")
-        lifecycle = Lifecycle(
-            waiting=("starting",),
-            running="processing",
-            succeeded="succeeded",
-            failed="failed",
-            waits=((1.0, 3.0),),
-            run_seconds=model.run_seconds,
-            updates=(2, 2),
-        )
+        scenario = REPLICATE.scenario(call, prompt, field="input.prompt", refusal=MODERATION_REASON, code=None)
         rng = call.rng
-        plan = build_plan(
-            lifecycle,
-            rng,
-            instant=task_engine(call).instant,
-            scenario=scenario,
-            failure=FAILURE_REASON,
-            moderation=MODERATION_REASON,
-        )
         seed = inputs.get("seed")
         facts = {
             "model": model.name,
@@ -241,16 +227,15 @@ def _create(operation: str) -> Any:
             "format": inputs.get("output_format") or model.default_format,
             "seed": seed if isinstance(seed, int) else rng.randint(0, 65535),
         }
-        record = submit_task(
+        record = REPLICATE.submit(
             call,
-            vendor=VENDOR,
             kind=model.name,
-            new_id=lambda r: token(r, 26, _ID_ALPHABET),
-            plan=plan,
-            request=body,
             scenario=scenario,
+            request=body,
+            new_id=lambda r: token(r, 26, _ID_ALPHABET),
             hook=callback_hook(call, body.get("webhook")),
             data=facts,
+            lifecycle=_lifecycle(model.run_seconds),
         )
         if wait is not None:
             record = await wait_for_end(call, record, wait)
@@ -262,7 +247,7 @@ def _create(operation: str) -> Any:
 
 def _lookup(call: Call) -> TaskRecord:
     prediction_id = call.path_params["id"]
-    record = find_task(call, prediction_id, VENDOR)
+    record = REPLICATE.find(call, prediction_id)
     if record is None:
         raise ApiError(404, "Not found.", param="id")
     return record
@@ -286,10 +271,6 @@ async def cancel_prediction(call: Call) -> Response:
 
         record, _ = tasks.extend(record.id, plan=stop_here, now=now)
     return call.json(tasks.render(record, now))
-
-
-def setup(state: MockState) -> None:
-    engine(state)
 
 
 ROUTES = [

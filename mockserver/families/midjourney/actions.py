@@ -118,7 +118,7 @@ def _picture(parent: TaskRecord, child: Child, seed: str) -> dict[str, Any] | No
 
 def _child_mode(call: Call, parent: TaskRecord) -> str:
     """A `/mj-relax` (etc.) path decides; otherwise the child runs in its parent's mode."""
-    path = call.request.url.path
+    path = call.path
     return text.mode("", path) if path.startswith("/mj-") else str(parent.data.get("mode", "fast"))
 
 

@@ -12,8 +12,9 @@ from typing import Any
 from starlette.responses import Response
 
 from mockserver import tasks
+from mockserver.content.text import banned_word
 from mockserver.families.midjourney.plans import job_plan, modal_plan
-from mockserver.families.midjourney.text import Scenario, banned_word
+from mockserver.families.midjourney.text import Scenario
 from mockserver.families.midjourney.wire import (
     BANNED,
     BANNED_PROMPT,

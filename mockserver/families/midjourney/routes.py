@@ -17,7 +17,6 @@ from mockserver.families.midjourney.wire import VENDOR, midjourney_envelope, ren
 from mockserver.pipeline import Endpoint, Handler
 from mockserver.state import MockState
 from mockserver.tasks.engine import Vendor
-from mockserver.tasks.engine import engine as task_engine
 
 ENVELOPES: dict[str, Envelope] = {VENDOR: midjourney_envelope}
 TASK_VENDORS = [Vendor(VENDOR, render_task)]
@@ -52,8 +51,7 @@ ROUTES: list[Endpoint] = [
 
 
 def setup(state: MockState) -> None:
-    """Build the task engine (store, clock, callbacks) and the family's own state."""
-    task_engine(state)
+    """The family's own state (the task engine is the app's)."""
     mj = state.ext[EXT_KEY] = MjState()
 
     def forget_ids() -> None:

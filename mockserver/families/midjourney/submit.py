@@ -61,7 +61,7 @@ def _bad_base64(call: Call, items: list[Any]) -> Response | None:
 
 
 def _mode(call: Call, prompt: str) -> str:
-    return text.mode(prompt, call.request.url.path)
+    return text.mode(prompt, call.path)
 
 
 async def imagine(call: Call) -> Response:

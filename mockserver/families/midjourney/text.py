@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import random
 import re
-from collections.abc import Iterable
 
 _PARAM = re.compile(r"--(\w+)(?:\s+([^\s-][^\s]*))?")
 _RATIO = re.compile(r"^(\d+(?:\.\d+)?):(\d+(?:\.\d+)?)$")
@@ -61,16 +60,6 @@ def zoom_factor(prompt: str) -> float | None:
         return float(raw) if raw else None
     except ValueError:
         return None
-
-
-def banned_word(text: str, banned: Iterable[str]) -> str | None:
-    """The first banned word or phrase found in `text` (case-insensitive, whole words)."""
-    lowered = text.lower()
-    for word in banned:
-        word = word.strip().lower()
-        if word and re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", lowered):
-            return word
-    return None
 
 
 @dataclasses.dataclass(frozen=True)

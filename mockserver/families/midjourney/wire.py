@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
+from mockserver.content.links import signed
 from mockserver.errors import ApiError, openai_envelope
 from mockserver.tasks import Phase, TaskView
 from mockserver.tasks.engine import RenderContext
@@ -48,21 +49,6 @@ MODAL = "MODAL"
 SUCCESS_STATUS = "SUCCESS"
 FAILURE_STATUS = "FAILURE"
 
-# Actions whose result is a 2x2 grid (and grid buttons) vs a single image.
-GRID_ACTIONS = frozenset(
-    {
-        "IMAGINE",
-        "VARIATION",
-        "REROLL",
-        "BLEND",
-        "HIGH_VARIATION",
-        "LOW_VARIATION",
-        "ZOOM",
-        "PAN",
-        "CUSTOM_ZOOM",
-        "INPAINT",
-    }
-)
 CHANGEABLE = frozenset({"IMAGINE", "VARIATION", "REROLL", "BLEND"})
 
 
@@ -165,7 +151,7 @@ def _ms(t: float | None) -> int:
 
 
 def image_link(base_url: str, task_id: str) -> str:
-    return f"{base_url}/mj/image/{task_id}"
+    return signed(f"{base_url}/mj/image/{task_id}")
 
 
 def video_links(base_url: str, spec: Mapping[str, Any] | None) -> list[str]:
@@ -194,7 +180,7 @@ def render_task(view: TaskView, ctx: RenderContext) -> dict[str, Any]:
     if image and (succeeded or previewing):
         image_url = image_link(ctx.base_url, record.id)
         if not succeeded:  # a preview: the gateway adds ?rand= until the job succeeds
-            image_url += f"?rand={round(view.at * 1000) * 1_000_000}"
+            image_url += f"{'&' if '?' in image_url else '?'}rand={round(view.at * 1000) * 1_000_000}"
     videos = video_links(ctx.base_url, data.get("video")) if succeeded else []
     buttons: list[dict[str, Any]] | None
     if status == NOT_START:

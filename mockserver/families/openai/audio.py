@@ -73,8 +73,9 @@ async def speech(call: Call) -> Response:
     text = str(call.stub["content"]) if call.stub and call.stub.get("content") else str(body["input"])
     recipe = audio_content.speech_recipe(text, voice, speed, fmt, instructions)
     data, content_type = await run_in_threadpool(media.render, "speech", recipe)
+    seconds = audio_content.speech_seconds(text, voice, speed, instructions)
+    call.playback = (seconds, -(-len(data) // CHUNK))  # with --latency: streamed at playback rate
     if stream_format == "sse":
-        seconds = audio_content.speech_seconds(text, voice, speed, instructions)
         return call.sse(_speech_events(data, text, instructions, seconds))
     return StreamingResponse(_chunks(data), media_type=content_type, headers={"Cache-Control": "no-cache"})
 
@@ -291,7 +292,7 @@ async def translations(call: Call) -> Response:
 
 
 ROUTES = [
-    Endpoint("audio_speech", speech),
+    Endpoint("audio_speech", speech, paced=True),
     Endpoint("audio_transcriptions", transcriptions),
     Endpoint("audio_translations", translations),
 ]

@@ -10,7 +10,7 @@ import datetime
 
 from starlette.responses import Response
 
-from mockserver.families.shared.account import QUOTA_PER_USD, log_rows, setup_account
+from mockserver.families.shared.account import QUOTA_PER_USD, setup_account, spent
 from mockserver.pipeline import Call, Endpoint
 from mockserver.state import MockState
 
@@ -21,10 +21,10 @@ def setup(state: MockState) -> None:
 
 
 def _used_quota(call: Call) -> tuple[int, int]:
-    """(remaining, used) quota of the account after the requests in the journal."""
+    """(remaining, used) quota of the account after the calls the gateway charged."""
     account = setup_account(call.state)
-    spent = sum(row["quota"] for row in log_rows(call.state) if row["type"] == 2)
-    return account.user.quota - spent, account.user.used_quota + spent
+    quota, _ = spent(call.state)
+    return account.user.quota - quota, account.user.used_quota + quota
 
 
 async def billing_subscription(call: Call) -> Response:

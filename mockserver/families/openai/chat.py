@@ -329,4 +329,4 @@ def _argument_fragments(arguments: str) -> list[str]:
     return ["".join(pieces[i : i + 3]) for i in range(0, len(pieces), 3)] or [arguments]
 
 
-ROUTES = [Endpoint("chat_completions", chat_completions)]
+ROUTES = [Endpoint("chat_completions", chat_completions, paced=True)]

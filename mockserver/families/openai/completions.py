@@ -138,4 +138,4 @@ def _events(
         yield {**head, "choices": [], "usage": usage}
 
 
-ROUTES = [Endpoint("completions_create", completions_create)]
+ROUTES = [Endpoint("completions_create", completions_create, paced=True)]

@@ -240,7 +240,8 @@ def _stream_events(call: Call, payload: dict[str, Any], *, edit: bool) -> Iterat
 # Handlers
 
 
-async def generations(call: Call) -> Response:
+def _checked(call: Call) -> tuple[str, ImageModel, str, int]:
+    """The model, its rules, the prompt and `n` of an images request, each checked against the model."""
     body = call.body
     model = str(body.get("model") or "dall-e-2")
     ensure_model(call, model)
@@ -250,29 +251,23 @@ async def generations(call: Call) -> Response:
     n = int(body.get("n") or 1)
     rules_of.check_n(rules, model, n)
     rules_of.check_choice(rules.qualities, body.get("quality"), model, "quality")
+    if body.get("stream") is True and not rules.gpt_image:
+        raise ApiError(400, f"stream is only supported by gpt-image models, not {model}", param="stream")
+    return model, rules, prompt, n
+
+
+async def generations(call: Call) -> Response:
+    body = call.body
+    model, rules, prompt, n = _checked(call)
     rules_of.check_choice(rules.styles, body.get("style"), model, "style")
-    _check_stream(body, rules, model)
     width, height = rules_of.check_size(rules, model, body.get("size"), body.get("aspect_ratio"))
     out = _gpt_image_output(call, model, width, height) if rules.gpt_image else Output(width, height)
     return await _answer(call, model=model, rules=rules, prompt=prompt, out=out, n=n)
 
 
-def _check_stream(body: dict[str, Any], rules: ImageModel, model: str) -> None:
-    if body.get("stream") is True and not rules.gpt_image:
-        raise ApiError(400, f"stream is only supported by gpt-image models, not {model}", param="stream")
-
-
 async def edits(call: Call) -> Response:
     body = call.body
-    model = str(body.get("model") or "dall-e-2")
-    ensure_model(call, model)
-    rules = image_model(model)
-    prompt = str(body["prompt"])
-    rules_of.check_prompt(rules, model, prompt)
-    n = int(body.get("n") or 1)
-    rules_of.check_n(rules, model, n)
-    rules_of.check_choice(rules.qualities, body.get("quality"), model, "quality")
-    _check_stream(body, rules, model)
+    model, rules, prompt, n = _checked(call)
     inputs = await _input_images(call, rules, model)
     first = inputs[0]
     await _check_mask(call, rules, first)

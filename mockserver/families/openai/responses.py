@@ -409,4 +409,4 @@ async def create_response(call: Call) -> Response:
     return call.json(response)
 
 
-ROUTES = [Endpoint("responses_create", create_response)]
+ROUTES = [Endpoint("responses_create", create_response, paced=True)]

@@ -24,6 +24,9 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from starlette.responses import Response
+
+from mockserver.content.text import banned_word
 from mockserver.errors import ApiError, Envelope, openai_envelope
 from mockserver.pipeline import Call
 from mockserver.tasks.engine import TaskEngine, engine, owner_of
@@ -62,15 +65,6 @@ class Scenario:
         return f"{message} (flagged: {self.reason!r})" if self.reason else message
 
 
-def _banned(text: str, banned: Sequence[str]) -> str | None:
-    lowered = text.lower()
-    for word in banned:
-        word = word.strip().lower()
-        if word and re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", lowered):
-            return word
-    return None
-
-
 def scenario_for(call: Call, *texts: Any) -> Scenario:
     """The path a new task takes: a fault rule's `scenario` wins, then a `[mock:...]` marker, then a
     banned word (`--banned-words`, refused at submission) in `texts`."""
@@ -83,7 +77,7 @@ def scenario_for(call: Call, *texts: Any) -> Scenario:
         name = match.group(1).lower()
         if name in SCENARIOS:
             return Scenario(name, (match.group(2) or "").strip() or None)
-    word = _banned(text, call.settings.banned_words)
+    word = banned_word(text, call.settings.banned_words)
     return Scenario(REJECTED, word) if word else Scenario()
 
 
@@ -210,6 +204,71 @@ def find_task(call: Call, task_id: str, vendor: str, kinds: Sequence[str] | None
     if record.owner and record.owner != owner_of(call.api_key):
         return None
     return record
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskVendor:
+    """One task vendor's words and timings, and the steps every one of its handlers takes: refuse a
+    banned prompt, plan and store a task, find one, answer with its current view."""
+
+    name: str
+    lifecycle: Lifecycle
+    failure: str
+    moderation: str
+
+    def scenario(
+        self, call: Call, *texts: Any, field: str, refusal: str, code: str | int | None = "sensitive_words_detected"
+    ) -> Scenario:
+        """The path the task will take; a `rejected` one is refused now, naming `field`."""
+        scenario = scenario_for(call, *texts)
+        if scenario.name == REJECTED:
+            raise ApiError(400, scenario.refusal(refusal), param=field, code=code)
+        return scenario
+
+    def submit(
+        self,
+        call: Call,
+        *,
+        kind: str,
+        scenario: Scenario,
+        request: Mapping[str, Any],
+        new_id: Callable[[random.Random], str] = lambda rng: uuid4(rng),
+        hook: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        parent: str | None = None,
+        lifecycle: Lifecycle | None = None,
+        rng: random.Random | None = None,
+        scale: float = 1.0,
+    ) -> TaskRecord:
+        """Plan the task on this vendor's lifecycle (or `lifecycle`, stretched by `scale`) and store it."""
+        plan = build_plan(
+            lifecycle or self.lifecycle,
+            rng or call.rng,
+            instant=task_engine(call).instant,
+            scenario=scenario,
+            failure=self.failure,
+            moderation=self.moderation,
+            scale=scale,
+        )
+        return submit_task(
+            call,
+            vendor=self.name,
+            kind=kind,
+            new_id=new_id,
+            plan=plan,
+            request=request,
+            scenario=scenario,
+            hook=hook,
+            data=data,
+            parent=parent,
+        )
+
+    def find(self, call: Call, task_id: str, kinds: Sequence[str] | None = None) -> TaskRecord | None:
+        return find_task(call, task_id, self.name, kinds)
+
+    def answer(self, call: Call, record: TaskRecord) -> Response:
+        """The task's current view in the vendor's wire format."""
+        return call.json(task_engine(call).render(record, call.now))
 
 
 def callback_hook(call: Call, own: Any) -> str | None:

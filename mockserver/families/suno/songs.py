@@ -22,14 +22,12 @@ from mockserver.content.video import video_url
 from mockserver.errors import ApiError, Envelope
 from mockserver.families.shared.media_tasks import (
     MODERATED,
-    REJECTED,
     SUCCESS,
     Lifecycle,
-    build_plan,
+    TaskVendor,
     callback_hook,
     find_task,
     iso,
-    scenario_for,
     submit_task,
     task_engine,
     task_error,
@@ -39,8 +37,7 @@ from mockserver.families.shared.media_tasks import (
 from mockserver.families.suno.text import lyrics_for, tags_for, title_for
 from mockserver.models import Model, ensure_model
 from mockserver.pipeline import Call, Endpoint
-from mockserver.state import MockState
-from mockserver.tasks.engine import RenderContext, Vendor, engine, owner_of
+from mockserver.tasks.engine import RenderContext, Vendor, owner_of
 from mockserver.tasks.model import Phase, Step, TaskRecord, TaskView
 
 VENDOR = "suno"
@@ -49,7 +46,6 @@ MODERATION_REASON = "Song generation failed: the content was flagged by moderati
 FAILURE_REASON = "Song generation failed: internal error, please try again."
 DEFAULT_MV = "chirp-v3-0"
 CLIP_SECONDS = (40.0, 90.0)
-MAX_BATCH = 100
 # mv -> (model_name, major_model_version)
 MODEL_NAMES = {
     "chirp-v3-0": ("chirp-v3", "v3"),
@@ -66,14 +62,20 @@ CLIP_STATUS = {
     "SUCCESS": "complete",
     "FAILURE": "error",
 }
-MUSIC = Lifecycle(
-    waiting=("NOT_START", "SUBMITTED", "QUEUED"),
-    running="IN_PROGRESS",
-    succeeded="SUCCESS",
-    failed="FAILURE",
-    waits=((1.0, 3.0), (2.0, 5.0), (5.0, 15.0)),
-    run_seconds=(50.0, 90.0),
+SUNO = TaskVendor(
+    VENDOR,
+    Lifecycle(
+        ("NOT_START", "SUBMITTED", "QUEUED"),
+        "IN_PROGRESS",
+        "SUCCESS",
+        "FAILURE",
+        waits=((1.0, 3.0), (2.0, 5.0), (5.0, 15.0)),
+        run_seconds=(50.0, 90.0),
+    ),
+    failure=FAILURE_REASON,
+    moderation=MODERATION_REASON,
 )
+BANNED = "prompt contains banned content"
 
 MODELS = [Model(name, "suno", ("openai",)) for name in ("suno_music", "suno_lyrics", *MODEL_NAMES)]
 
@@ -242,11 +244,7 @@ async def submit_music(call: Call) -> Response:
     ensure_model(call, mv, field="mv")
     song = _continuation(call, body) if body.get("continue_clip_id") else _song(call, body)
     texts = (body.get("gpt_description_prompt"), body.get("prompt"), body.get("title"), body.get("tags"))
-    scenario = scenario_for(call, *texts)
-    if scenario.name == REJECTED:
-        raise ApiError(
-            400, scenario.refusal("prompt contains banned content"), code="sensitive_words_detected", param="prompt"
-        )
+    scenario = SUNO.scenario(call, *texts, field="prompt", refusal=BANNED)
     rng = call.rng
     clips = [
         {
@@ -259,22 +257,12 @@ async def submit_music(call: Call) -> Response:
         }
         for _ in range(2)
     ]
-    plan = build_plan(
-        MUSIC,
-        rng,
-        instant=task_engine(call).instant,
-        scenario=scenario,
-        failure=FAILURE_REASON,
-        moderation=MODERATION_REASON,
-    )
-    record = submit_task(
+    record = SUNO.submit(
         call,
-        vendor=VENDOR,
         kind="MUSIC",
-        new_id=uuid4,
-        plan=plan,
-        request=body,
         scenario=scenario,
+        request=body,
+        rng=rng,
         hook=callback_hook(call, body.get("notify_hook")),
         data={"mv": mv, "clips": clips, "user_id": uuid4(rng)},
         parent=song.get("parent_task"),
@@ -287,11 +275,7 @@ async def submit_lyrics(call: Call) -> Response:
     prompt = body.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise ApiError(400, "prompt_empty: prompt is required for lyrics", code="prompt_empty", param="prompt")
-    scenario = scenario_for(call, prompt)
-    if scenario.name == REJECTED:
-        raise ApiError(
-            400, scenario.refusal("prompt contains banned content"), code="sensitive_words_detected", param="prompt"
-        )
+    scenario = SUNO.scenario(call, prompt, field="prompt", refusal=BANNED)
     rng = call.rng
     lyrics = {"title": title_for(prompt, rng), "text": lyrics_for(prompt, rng)}
     # new-api stores a lyrics task already finished: Suno answers before the submit returns.
@@ -334,10 +318,6 @@ async def fetch_batch(call: Call) -> Response:
     found = [find_task(call, task_id, VENDOR) for task_id in dict.fromkeys(ids)]
     items = [tasks.render(r, call.now) for r in found if r is not None and (action is None or r.kind == action)]
     return call.json({"code": "success", "message": "", "data": items})
-
-
-def setup(state: MockState) -> None:
-    engine(state)
 
 
 ROUTES = [

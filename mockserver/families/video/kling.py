@@ -17,16 +17,11 @@ from mockserver.content.images import image_url
 from mockserver.content.video import video_size, video_url
 from mockserver.errors import ApiError, Envelope
 from mockserver.families.shared.media_tasks import (
-    REJECTED,
     Lifecycle,
-    Scenario,
-    build_plan,
+    TaskVendor,
     callback_hook,
     digits,
-    find_task,
     ms,
-    scenario_for,
-    submit_task,
     task_engine,
     token,
     uuid4,
@@ -34,7 +29,6 @@ from mockserver.families.shared.media_tasks import (
 )
 from mockserver.models import Model, ensure_model
 from mockserver.pipeline import Call, Endpoint
-from mockserver.state import MockState
 from mockserver.tasks.engine import RenderContext, Vendor
 from mockserver.tasks.model import Phase, TaskView
 
@@ -51,31 +45,12 @@ MODERATION_REASON = "Failure to pass the risk control system"
 FAILURE_REASON = "Internal error: the generation service failed, please retry"
 CAMERA_TYPES = ("simple", "down_back", "forward_up", "right_turn_forward", "left_turn_forward")
 
-VIDEO = Lifecycle(
-    waiting=("submitted",),
-    running="processing",
-    succeeded="succeed",
-    failed="failed",
-    waits=((5.0, 20.0),),
-    run_seconds=(120.0, 240.0),
-)
-IMAGE = Lifecycle(
-    waiting=("submitted",),
-    running="processing",
-    succeeded="succeed",
-    failed="failed",
-    waits=((2.0, 6.0),),
-    run_seconds=(15.0, 35.0),
-)
-TRYON = Lifecycle(
-    waiting=("submitted",),
-    running="processing",
-    succeeded="succeed",
-    failed="failed",
-    waits=((2.0, 6.0),),
-    run_seconds=(20.0, 40.0),
-)
+VIDEO = Lifecycle(("submitted",), "processing", "succeed", "failed", waits=((5.0, 20.0),), run_seconds=(120.0, 240.0))
+IMAGE = Lifecycle(("submitted",), "processing", "succeed", "failed", waits=((2.0, 6.0),), run_seconds=(15.0, 35.0))
+TRYON = Lifecycle(("submitted",), "processing", "succeed", "failed", waits=((2.0, 6.0),), run_seconds=(20.0, 40.0))
 IMAGE_LONG_SIDE = 1024
+# Videos, images and try-ons each run on their own lifecycle (`submit(lifecycle=...)`).
+KLING = TaskVendor(VENDOR, VIDEO, failure=FAILURE_REASON, moderation=MODERATION_REASON)
 
 MODELS = [
     *(
@@ -162,38 +137,22 @@ def _check_camera(body: dict[str, Any]) -> None:
         )
 
 
-def _refuse_if_rejected(scenario: Scenario) -> None:
-    if scenario.name == REJECTED:
-        raise ApiError(400, scenario.refusal(MODERATION_REASON), code=CODE_CONTENT_POLICY, param="prompt")
-
-
 async def _submit(
     call: Call, kind: str, facts: dict[str, Any], prompt: str, lifecycle: Lifecycle, scale: float
 ) -> Response:
     body: dict[str, Any] = call.body
     ensure_model(call, body.get("model_name"), field="model_name")
-    scenario = scenario_for(call, prompt)
-    _refuse_if_rejected(scenario)
-    plan = build_plan(
-        lifecycle,
-        call.rng,
-        instant=task_engine(call).instant,
-        scenario=scenario,
-        failure=FAILURE_REASON,
-        moderation=MODERATION_REASON,
-        scale=scale,
-    )
-    new_id = (lambda rng: digits(rng, 18)) if kind.endswith("video") else (lambda rng: "Cj" + token(rng, 20))
-    record = submit_task(
+    scenario = KLING.scenario(call, prompt, field="prompt", refusal=MODERATION_REASON, code=CODE_CONTENT_POLICY)
+    record = KLING.submit(
         call,
-        vendor=VENDOR,
         kind=kind,
-        new_id=new_id,
-        plan=plan,
-        request=body,
         scenario=scenario,
+        request=body,
+        new_id=(lambda rng: digits(rng, 18)) if kind.endswith("video") else (lambda rng: "Cj" + token(rng, 20)),
         hook=callback_hook(call, body.get("callback_url")),
         data=facts,
+        lifecycle=lifecycle,
+        scale=scale,
     )
     return _envelope(call, task_engine(call).render(record, call.now))
 
@@ -244,20 +203,13 @@ async def virtual_try_on(call: Call) -> Response:
 def _query(kind: str) -> Any:
     async def handler(call: Call) -> Response:
         task_id = call.path_params["task_id"]
-        record = find_task(call, task_id, VENDOR, (kind,))
+        record = KLING.find(call, task_id, (kind,))
         if record is None:
             raise ApiError(404, f"task {task_id} does not exist", code=CODE_NOT_FOUND, param="task_id")
         return _envelope(call, task_engine(call).render(record, call.now))
 
     handler.__name__ = f"query_{kind}"
     return handler
-
-
-def setup(state: MockState) -> None:
-    """Start the shared task engine with the app (callbacks need its dispatcher)."""
-    from mockserver.tasks.engine import engine
-
-    engine(state)
 
 
 ROUTES = [

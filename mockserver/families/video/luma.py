@@ -16,23 +16,17 @@ from mockserver.content.images import image_url
 from mockserver.content.video import video_size, video_url
 from mockserver.errors import ApiError, Envelope
 from mockserver.families.shared.media_tasks import (
-    REJECTED,
     Lifecycle,
-    build_plan,
+    TaskVendor,
     callback_hook,
-    find_task,
     iso,
-    scenario_for,
-    submit_task,
-    task_engine,
     task_error,
     uuid4,
     vendor_envelope,
 )
 from mockserver.models import Model, ensure_model
 from mockserver.pipeline import Call, Endpoint
-from mockserver.state import MockState
-from mockserver.tasks.engine import RenderContext, Vendor, engine
+from mockserver.tasks.engine import RenderContext, Vendor
 from mockserver.tasks.model import Phase, TaskView
 
 VENDOR = "luma"
@@ -41,13 +35,11 @@ MODERATION_REASON = "The generation was blocked by Luma's content moderation."
 FAILURE_REASON = "Generation failed: internal error, please try again."
 SECONDS = 5.0
 
-LIFECYCLE = Lifecycle(
-    waiting=("pending",),
-    running="processing",
-    succeeded="completed",
-    failed="failed",
-    waits=((10.0, 30.0),),
-    run_seconds=(60.0, 120.0),
+LUMA = TaskVendor(
+    VENDOR,
+    Lifecycle(("pending",), "processing", "completed", "failed", waits=((10.0, 30.0),), run_seconds=(60.0, 120.0)),
+    failure=FAILURE_REASON,
+    moderation=MODERATION_REASON,
 )
 
 MODELS = [Model(name, "luma", ("openai-video",)) for name in ("ray-v1", "ray-v2", "ray-v3")]
@@ -114,47 +106,25 @@ TASK_VENDORS = [Vendor(VENDOR, render_generation)]
 async def submit(call: Call) -> Response:
     body: dict[str, Any] = call.body
     ensure_model(call, body.get("model_name"), field="model_name")
-    prompt = body["user_prompt"]
-    scenario = scenario_for(call, prompt)
-    if scenario.name == REJECTED:
-        raise ApiError(
-            400,
-            scenario.refusal("prompt rejected by content moderation"),
-            param="user_prompt",
-            code="sensitive_words_detected",
-        )
-    plan = build_plan(
-        LIFECYCLE,
-        call.rng,
-        instant=task_engine(call).instant,
-        scenario=scenario,
-        failure=FAILURE_REASON,
-        moderation=MODERATION_REASON,
+    scenario = LUMA.scenario(
+        call, body["user_prompt"], field="user_prompt", refusal="prompt rejected by content moderation"
     )
-    record = submit_task(
+    record = LUMA.submit(
         call,
-        vendor=VENDOR,
         kind="generation",
-        new_id=uuid4,
-        plan=plan,
-        request=body,
         scenario=scenario,
+        request=body,
         hook=callback_hook(call, body.get("notify_hook")),
         data={"batch_id": uuid4(call.rng)},
     )
-    return call.json(task_engine(call).render(record, call.now))
+    return LUMA.answer(call, record)
 
 
 async def get_generation(call: Call) -> Response:
-    task_id = call.path_params["task_id"]
-    record = find_task(call, task_id, VENDOR)
+    record = LUMA.find(call, call.path_params["task_id"])
     if record is None:
         raise ApiError(400, "task_not_exist", code="task_not_exist", param="task_id")
-    return call.json(task_engine(call).render(record, call.now))
-
-
-def setup(state: MockState) -> None:
-    engine(state)
+    return LUMA.answer(call, record)
 
 
 ROUTES = [Endpoint("luma_generations_submit", submit), Endpoint("luma_generations_get", get_generation)]

@@ -19,12 +19,8 @@ from mockserver.content.video import video_recipe, video_size
 from mockserver.errors import ApiError, Envelope
 from mockserver.families.shared.media_tasks import (
     MODERATED,
-    REJECTED,
     Lifecycle,
-    build_plan,
-    find_task,
-    scenario_for,
-    submit_task,
+    TaskVendor,
     task_engine,
     token,
     vendor_envelope,
@@ -32,8 +28,7 @@ from mockserver.families.shared.media_tasks import (
 from mockserver.media import media_url
 from mockserver.models import Model, ensure_model
 from mockserver.pipeline import Call, Endpoint
-from mockserver.state import MockState
-from mockserver.tasks.engine import RenderContext, Vendor, engine
+from mockserver.tasks.engine import RenderContext, Vendor
 from mockserver.tasks.model import Phase, TaskView
 
 VENDOR = "minimax"
@@ -95,13 +90,17 @@ TASK_VENDORS = [Vendor(VENDOR, render_query)]
 def _lifecycle(duration: int, resolution: str) -> Lifecycle:
     scale = (1.7 if duration == 10 else 1.0) * (1.5 if resolution == "1080P" else 1.0)
     return Lifecycle(
-        waiting=("Preparing", "Queueing"),
-        running="Processing",
-        succeeded="Success",
-        failed="Fail",
+        ("Preparing", "Queueing"),
+        "Processing",
+        "Success",
+        "Fail",
         waits=((2.0, 5.0), (5.0, 30.0)),
         run_seconds=(120.0 * scale, 240.0 * scale),
     )
+
+
+# Each task runs on the lifecycle of its duration and resolution (`submit(lifecycle=...)`).
+MINIMAX = TaskVendor(VENDOR, _lifecycle(6, "768P"), failure=FAILURE_REASON, moderation=MODERATION_REASON)
 
 
 async def submit(call: Call) -> Response:
@@ -117,42 +116,32 @@ async def submit(call: Call) -> Response:
         raise ApiError(400, "1080P supports a 6-second duration only", param="resolution")
     if body.get("last_frame_image") and not body.get("first_frame_image"):
         raise ApiError(400, "last_frame_image needs first_frame_image", param="first_frame_image")
-    prompt = body["prompt"]
-    scenario = scenario_for(call, prompt)
-    if scenario.name == REJECTED:
-        raise ApiError(400, scenario.refusal("input new_sensitive"), code=CODE_INPUT_SENSITIVE, param="prompt")
-    plan = build_plan(
-        _lifecycle(duration, resolution),
-        call.rng,
-        instant=task_engine(call).instant,
-        scenario=scenario,
-        failure=FAILURE_REASON,
-        moderation=MODERATION_REASON,
+    scenario = MINIMAX.scenario(
+        call, body["prompt"], field="prompt", refusal="input new_sensitive", code=CODE_INPUT_SENSITIVE
     )
-    record = submit_task(
+    record = MINIMAX.submit(
         call,
-        vendor=VENDOR,
         kind="video_generation",
-        new_id=lambda rng: "1" + token(rng, 14, "0123456789"),
-        plan=plan,
-        request=body,
         scenario=scenario,
+        request=body,
+        new_id=lambda rng: "1" + token(rng, 14, "0123456789"),
         data={"duration": duration, "resolution": resolution},
+        lifecycle=_lifecycle(duration, resolution),
     )
     return call.json({"task_id": record.id, "base_resp": _ok()})
 
 
 async def query(call: Call) -> Response:
     task_id = call.query["task_id"]
-    record = find_task(call, task_id, VENDOR)
+    record = MINIMAX.find(call, task_id)
     if record is None:
         raise ApiError(404, f"task {task_id} not found", param="task_id")
-    return call.json(task_engine(call).render(record, call.now))
+    return MINIMAX.answer(call, record)
 
 
 async def retrieve_file(call: Call) -> Response:
     file_id = call.query["file_id"]
-    record = find_task(call, task_id_of(file_id), VENDOR) if file_id.startswith("2") else None
+    record = MINIMAX.find(call, task_id_of(file_id)) if file_id.startswith("2") else None
     tasks = task_engine(call)
     if record is None or tasks.view(record, call.now).phase is not Phase.SUCCEEDED:
         raise ApiError(404, f"file {file_id} not found", param="file_id")
@@ -167,10 +156,6 @@ async def retrieve_file(call: Call) -> Response:
         "download_url": media_url(tasks.settings.base_url, "video", recipe, "mp4"),
     }
     return call.json({"file": file, "base_resp": _ok()})
-
-
-def setup(state: MockState) -> None:
-    engine(state)
 
 
 ROUTES = [

@@ -15,20 +15,13 @@ from mockserver.content.images import image_url
 from mockserver.content.video import video_size, video_url
 from mockserver.errors import ApiError, Envelope
 from mockserver.families.shared.media_tasks import (
-    REJECTED,
     Lifecycle,
-    build_plan,
-    find_task,
-    scenario_for,
-    submit_task,
-    task_engine,
+    TaskVendor,
     task_error,
-    uuid4,
     vendor_envelope,
 )
 from mockserver.pipeline import Call, Endpoint
-from mockserver.state import MockState
-from mockserver.tasks.engine import RenderContext, Vendor, engine
+from mockserver.tasks.engine import RenderContext, Vendor
 from mockserver.tasks.model import Phase, TaskView
 
 VENDOR = "pika"
@@ -37,14 +30,13 @@ MODERATION_REASON = "Your prompt or image was flagged by our content filter."
 FAILURE_REASON = "Generation failed, please try again."
 SECONDS = 5
 
-LIFECYCLE = Lifecycle(
-    waiting=("queued",),
-    running="pending",
-    succeeded="finished",
-    failed="error",
-    waits=((5.0, 15.0),),
-    run_seconds=(40.0, 90.0),
-    updates=(5, 9),
+PIKA = TaskVendor(
+    VENDOR,
+    Lifecycle(
+        ("queued",), "pending", "finished", "error", waits=((5.0, 15.0),), run_seconds=(40.0, 90.0), updates=(5, 9)
+    ),
+    failure=FAILURE_REASON,
+    moderation=MODERATION_REASON,
 )
 
 ENVELOPES: dict[str, Envelope] = {VENDOR: vendor_envelope(task_error)}
@@ -85,48 +77,25 @@ TASK_VENDORS = [Vendor(VENDOR, render_feed)]
 
 async def generate(call: Call) -> Response:
     body: dict[str, Any] = call.body
-    prompt = body["promptText"]
-    scenario = scenario_for(call, prompt)
-    if scenario.name == REJECTED:
-        raise ApiError(
-            400,
-            scenario.refusal("prompt rejected by the content filter"),
-            param="promptText",
-            code="sensitive_words_detected",
-        )
-    options = body.get("options") or {}
-    aspect = options.get("aspectRatio") or 16 / 9
-    plan = build_plan(
-        LIFECYCLE,
-        call.rng,
-        instant=task_engine(call).instant,
-        scenario=scenario,
-        failure=FAILURE_REASON,
-        moderation=MODERATION_REASON,
+    scenario = PIKA.scenario(
+        call, body["promptText"], field="promptText", refusal="prompt rejected by the content filter"
     )
-    record = submit_task(
+    aspect = (body.get("options") or {}).get("aspectRatio") or 16 / 9
+    record = PIKA.submit(
         call,
-        vendor=VENDOR,
         kind="generate",
-        new_id=uuid4,
-        plan=plan,
-        request=body,
         scenario=scenario,
+        request=body,
         data={"aspect": float(aspect), "seed": call.rng.randint(0, 2**32 - 1)},
     )
     return call.json({"id": record.id})
 
 
 async def feed(call: Call) -> Response:
-    task_id = call.path_params["task_id"]
-    record = find_task(call, task_id, VENDOR)
+    record = PIKA.find(call, call.path_params["task_id"])
     if record is None:
         raise ApiError(400, "task_not_exist", code="task_not_exist", param="task_id")
-    return call.json(task_engine(call).render(record, call.now))
-
-
-def setup(state: MockState) -> None:
-    engine(state)
+    return PIKA.answer(call, record)
 
 
 ROUTES = [Endpoint("pika_generate_submit", generate), Endpoint("pika_feed_get", feed)]

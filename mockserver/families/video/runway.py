@@ -17,22 +17,15 @@ from mockserver.errors import ApiError, Envelope
 from mockserver.families.shared.media_tasks import (
     FAILED,
     MODERATED,
-    REJECTED,
     Lifecycle,
+    TaskVendor,
     bare_message,
-    build_plan,
-    find_task,
     iso,
-    scenario_for,
-    submit_task,
-    task_engine,
-    uuid4,
     vendor_envelope,
 )
 from mockserver.models import Model, ensure_model
 from mockserver.pipeline import Call, Endpoint
-from mockserver.state import MockState
-from mockserver.tasks.engine import RenderContext, Vendor, engine
+from mockserver.tasks.engine import RenderContext, Vendor
 from mockserver.tasks.model import Phase, TaskView
 
 VENDOR = "runway"
@@ -42,14 +35,13 @@ FAILURE_REASON = "An unexpected error occurred while generating the video."
 FAILURE_CODES = {MODERATED: "SAFETY.INPUT.TEXT", FAILED: "INTERNAL.BAD_OUTPUT.CODE01"}
 DEFAULT_RATIO = {"gen3a_turbo": "1280:768", "gen4_turbo": "1280:720"}
 
-LIFECYCLE = Lifecycle(
-    waiting=("PENDING",),
-    running="RUNNING",
-    succeeded="SUCCEEDED",
-    failed="FAILED",
-    waits=((3.0, 10.0),),
-    run_seconds=(40.0, 70.0),
-    updates=(4, 8),
+RUNWAY = TaskVendor(
+    VENDOR,
+    Lifecycle(
+        ("PENDING",), "RUNNING", "SUCCEEDED", "FAILED", waits=((3.0, 10.0),), run_seconds=(40.0, 70.0), updates=(4, 8)
+    ),
+    failure=FAILURE_REASON,
+    moderation=MODERATION_REASON,
 )
 
 MODELS = [Model("gen3a_turbo", "runway", ("openai-video",)), Model("gen4_turbo", "runway", ("openai-video",))]
@@ -92,43 +84,25 @@ async def image_to_video(call: Call) -> Response:
     model = body["model"]
     ensure_model(call, model)
     prompt = body.get("promptText") or ""
-    scenario = scenario_for(call, prompt)
-    if scenario.name == REJECTED:
-        raise ApiError(400, scenario.refusal(MODERATION_REASON), param="promptText", code="content_moderation")
+    scenario = RUNWAY.scenario(call, prompt, field="promptText", refusal=MODERATION_REASON, code="content_moderation")
     duration = int(body.get("duration") or 5)
     ratio = body.get("ratio") or DEFAULT_RATIO[model]
-    plan = build_plan(
-        LIFECYCLE,
-        call.rng,
-        instant=task_engine(call).instant,
-        scenario=scenario,
-        failure=FAILURE_REASON,
-        moderation=MODERATION_REASON,
-        scale=duration / 5 * (0.8 if model == "gen4_turbo" else 1.0),
-    )
-    record = submit_task(
+    record = RUNWAY.submit(
         call,
-        vendor=VENDOR,
         kind="image_to_video",
-        new_id=uuid4,
-        plan=plan,
-        request=body,
         scenario=scenario,
+        request=body,
         data={"ratio": ratio, "duration": duration},
+        scale=duration / 5 * (0.8 if model == "gen4_turbo" else 1.0),
     )
     return call.json({"id": record.id})
 
 
 async def get_task(call: Call) -> Response:
-    task_id = call.path_params["id"]
-    record = find_task(call, task_id, VENDOR)
+    record = RUNWAY.find(call, call.path_params["id"])
     if record is None:
         raise ApiError(404, "Task not found", param="id")
-    return call.json(task_engine(call).render(record, call.now))
-
-
-def setup(state: MockState) -> None:
-    engine(state)
+    return RUNWAY.answer(call, record)
 
 
 ROUTES = [

@@ -21,21 +21,15 @@ from mockserver.content.video import video_size, video_url
 from mockserver.errors import ApiError, Envelope
 from mockserver.families.shared.media_tasks import (
     MODERATED,
-    REJECTED,
     Lifecycle,
-    build_plan,
+    TaskVendor,
     callback_hook,
-    find_task,
-    scenario_for,
-    submit_task,
-    task_engine,
     token,
     vendor_envelope,
 )
 from mockserver.models import Model, ensure_model
 from mockserver.pipeline import Call, Endpoint
-from mockserver.state import MockState
-from mockserver.tasks.engine import RenderContext, Vendor, engine
+from mockserver.tasks.engine import RenderContext, Vendor
 from mockserver.tasks.model import Phase, TaskView
 
 VENDOR = "seedance"
@@ -156,13 +150,17 @@ def _lifecycle(model: str, duration: int, resolution: str) -> Lifecycle:
     base = (30.0, 60.0) if "lite" in model else (50.0, 110.0)
     scale = duration / 5 * {"480p": 0.5, "720p": 0.75, "1080p": 1.0}[resolution]
     return Lifecycle(
-        waiting=("queued",),
-        running="running",
-        succeeded="succeeded",
-        failed="failed",
+        ("queued",),
+        "running",
+        "succeeded",
+        "failed",
         waits=((3.0, 10.0),),
         run_seconds=(base[0] * scale, base[1] * scale),
     )
+
+
+# Each task runs on the lifecycle of its model, duration and resolution (`submit(lifecycle=...)`).
+SEEDANCE = TaskVendor(VENDOR, _lifecycle("lite", 5, "720p"), failure=FAILURE_REASON, moderation=MODERATION_REASON)
 
 
 async def submit(call: Call) -> Response:
@@ -181,49 +179,35 @@ async def submit(call: Call) -> Response:
         raise ApiError(400, "content needs a text prompt or an image", param="content")
     prompt = " ".join(texts)
     facts = _settings_from(parse_flags(prompt), bool(images))
-    scenario = scenario_for(call, prompt)
-    if scenario.name == REJECTED:
-        raise ApiError(
-            400,
-            scenario.refusal("The request failed because the input text may contain sensitive information."),
-            code="InputTextSensitiveContentDetected",
-            param="content",
-        )
+    scenario = SEEDANCE.scenario(
+        call,
+        prompt,
+        field="content",
+        refusal="The request failed because the input text may contain sensitive information.",
+        code="InputTextSensitiveContentDetected",
+    )
     if facts["seed"] < 0:
         facts["seed"] = call.rng.randint(0, 2**31 - 1)
-    plan = build_plan(
-        _lifecycle(model, facts["duration"], facts["resolution"]),
-        call.rng,
-        instant=task_engine(call).instant,
-        scenario=scenario,
-        failure=FAILURE_REASON,
-        moderation=MODERATION_REASON,
-    )
     stamp = datetime.datetime.fromtimestamp(call.now, tz=datetime.UTC).strftime("%Y%m%d%H%M%S")
-    record = submit_task(
+    record = SEEDANCE.submit(
         call,
-        vendor=VENDOR,
         kind="generation",
-        new_id=lambda rng: f"cgt-{stamp}-{token(rng, 5, 'abcdefghijklmnopqrstuvwxyz0123456789')}",
-        plan=plan,
-        request=body,
         scenario=scenario,
+        request=body,
+        new_id=lambda rng: f"cgt-{stamp}-{token(rng, 5, 'abcdefghijklmnopqrstuvwxyz0123456789')}",
         hook=callback_hook(call, body.get("callback_url")),
         data=facts,
+        lifecycle=_lifecycle(model, facts["duration"], facts["resolution"]),
     )
     return call.json({"id": record.id})
 
 
 async def get_task(call: Call) -> Response:
     task_id = call.path_params["task_id"]
-    record = find_task(call, task_id, VENDOR)
+    record = SEEDANCE.find(call, task_id)
     if record is None:
         raise ApiError(404, f"The specified task {task_id} is not found.", param="task_id")
-    return call.json(task_engine(call).render(record, call.now))
-
-
-def setup(state: MockState) -> None:
-    engine(state)
+    return SEEDANCE.answer(call, record)
 
 
 ROUTES = [Endpoint("seedance_submit", submit), Endpoint("seedance_get", get_task)]

@@ -16,20 +16,15 @@ from starlette.responses import Response
 from mockserver.content.video import video_url
 from mockserver.errors import ApiError, Envelope, openai_envelope
 from mockserver.families.shared.media_tasks import (
-    REJECTED,
     Lifecycle,
-    build_plan,
-    find_task,
+    TaskVendor,
     ms,
-    scenario_for,
-    submit_task,
     task_engine,
     token,
 )
 from mockserver.models import Model, ensure_model
 from mockserver.pipeline import Call, Endpoint
-from mockserver.state import MockState
-from mockserver.tasks.engine import RenderContext, Vendor, engine
+from mockserver.tasks.engine import RenderContext, Vendor
 from mockserver.tasks.model import Phase, TaskView
 
 VENDOR = "veo"
@@ -56,14 +51,11 @@ def _lifecycle(model: str) -> Lifecycle:
         run = (60.0, 120.0)
     else:
         run = (90.0, 180.0)
-    return Lifecycle(
-        waiting=("pending",),
-        running="processing",
-        succeeded="completed",
-        failed="failed",
-        waits=((5.0, 15.0),),
-        run_seconds=run,
-    )
+    return Lifecycle(("pending",), "processing", "completed", "failed", waits=((5.0, 15.0),), run_seconds=run)
+
+
+# Each task runs on its model's lifecycle (`submit(lifecycle=...)`).
+VEO = TaskVendor(VENDOR, _lifecycle("veo3"), failure=FAILURE_REASON, moderation=MODERATION_REASON)
 
 
 def _image_range(model: str) -> tuple[int, int] | None:
@@ -121,35 +113,19 @@ async def create(call: Call) -> Response:
         message = f"model {model} takes {wanted} in `images`, got {len(images)}"
         raise ApiError(400, message, param="images", code="invalid_request")
     prompt = body["prompt"]
-    scenario = scenario_for(call, prompt)
-    if scenario.name == REJECTED:
-        raise ApiError(
-            400,
-            scenario.refusal("prompt rejected by content moderation"),
-            param="prompt",
-            code="sensitive_words_detected",
-        )
+    scenario = VEO.scenario(call, prompt, field="prompt", refusal="prompt rejected by content moderation")
     enhanced = prompt
     if body.get("enhance_prompt"):
         enhanced = f"A cinematic, high-detail shot: {prompt}. Smooth camera motion, natural lighting."
-    plan = build_plan(
-        _lifecycle(model),
-        call.rng,
-        instant=task_engine(call).instant,
-        scenario=scenario,
-        failure=FAILURE_REASON,
-        moderation=MODERATION_REASON,
-    )
     now = call.now
-    record = submit_task(
+    record = VEO.submit(
         call,
-        vendor=VENDOR,
         kind="video",
-        new_id=lambda rng: f"{model}:{int(now)}-{token(rng, 10)}",
-        plan=plan,
-        request=body,
         scenario=scenario,
+        request=body,
+        new_id=lambda rng: f"{model}:{int(now)}-{token(rng, 10)}",
         data={"aspect_ratio": body.get("aspect_ratio") or "16:9", "enhanced_prompt": enhanced},
+        lifecycle=_lifecycle(model),
     )
     view = task_engine(call).render(record, call.now)
     return call.json({k: view[k] for k in ("id", "status", "status_update_time", "enhanced_prompt")})
@@ -157,14 +133,10 @@ async def create(call: Call) -> Response:
 
 async def query(call: Call) -> Response:
     task_id = call.query["id"]
-    record = find_task(call, task_id, VENDOR)
+    record = VEO.find(call, task_id)
     if record is None:
         raise ApiError(400, f"task_not_exist: {task_id}", code="task_not_exist", param="id")
-    return call.json(task_engine(call).render(record, call.now))
-
-
-def setup(state: MockState) -> None:
-    engine(state)
+    return VEO.answer(call, record)
 
 
 ROUTES = [Endpoint("veo_submit", create), Endpoint("veo_get", query)]

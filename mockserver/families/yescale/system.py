@@ -2,7 +2,8 @@
 
 Answers use the `{success, message, data}` envelope and the dashboard access token (`Authorization:
 Bearer <ACCESS_KEY>`); an `sk-` API key is refused as the real service refuses it. State lives in
-`mockserver.families.shared.account` (keys can be deleted and re-budgeted; logs come from the journal) and
+`mockserver.families.shared.account` and the gateway (keys can be deleted and re-budgeted; logs are the
+gateway's usage log) and
 `POST /__mock/reset` restores it.
 """
 
@@ -15,15 +16,10 @@ from typing import Any
 from starlette.responses import Response
 
 from mockserver.errors import ApiError, Envelope
-from mockserver.families.shared.account import (
-    Account,
-    ApiKey,
-    key_usage,
-    log_rows,
-    setup_account,
-)
+from mockserver.families.shared.account import Account, log_rows, setup_account, spent
 from mockserver.pipeline import Call, Endpoint
 from mockserver.state import MockState
+from mockserver.stores.keys import STATUS_ENABLED, STATUS_EXHAUSTED, GatewayKey
 
 _TASK_KINDS = (
     ("MIDJOURNEY", "IMAGINE"),
@@ -62,18 +58,18 @@ def _account(call: Call) -> Account:
     return setup_account(call.state)
 
 
-def _key_id(call: Call, account: Account) -> ApiKey:
+def _key_id(call: Call, account: Account) -> GatewayKey:
     raw = call.path_params["key_id"]
-    if not raw.isdigit():
+    if not raw.isdigit() or len(raw) > 12:
         raise call.error(400, f"Invalid key_id {raw!r}: expected a whole number (the id from /yescale/apikeylist)")
-    key = account.keys.get(int(raw))
+    key = account.gateway.store.get(int(raw))
     if key is None:
         raise call.error(404, f"API key {raw} does not exist")
     return key
 
 
-def _key_view(key: ApiKey, rows: list[dict[str, Any]], user_id: int) -> dict[str, Any]:
-    used, since_edit, last = key_usage(rows, key)
+def _key_view(key: GatewayKey, user_id: int) -> dict[str, Any]:
+    """A key as new-api's token list shows it, with the quota the gateway has charged so far."""
     return {
         "id": key.id,
         "user_id": user_id,
@@ -81,14 +77,14 @@ def _key_view(key: ApiKey, rows: list[dict[str, Any]], user_id: int) -> dict[str
         "status": key.status,
         "name": key.name,
         "created_time": key.created_time,
-        "accessed_time": last,
+        "accessed_time": key.accessed_time,
         "expired_time": key.expired_time,
-        "remain_quota": key.remain_quota - since_edit,
+        "remain_quota": key.remain_quota,
         "unlimited_quota": key.unlimited_quota,
-        "model_limits_enabled": False,
-        "model_limits": "",
-        "allow_ips": "",
-        "used_quota": key.used_quota + used,
+        "model_limits_enabled": bool(key.model_limits),
+        "model_limits": ",".join(key.model_limits),
+        "allow_ips": "\n".join(key.allow_ips),
+        "used_quota": key.used_quota,
         "group": key.group,
         "DeletedAt": None,
     }
@@ -102,19 +98,19 @@ def _page(call: Call, items: list[dict[str, Any]], default_size: int) -> dict[st
 
 
 async def get_user(call: Call) -> Response:
-    """The account, its quota moved by every relay request the emulator served."""
+    """The account, its quota moved by every call the gateway charged."""
     account = _account(call)
     user = account.user
-    spent = [row["quota"] for row in log_rows(call.state) if row["type"] == 2]
+    quota, calls = spent(call.state)
     data = {
         "access_token": call.api_key,
         "display_name": user.display_name,
         "email": user.email,
-        "quota": user.quota - sum(spent),
-        "request_count": user.request_count + len(spent),
+        "quota": user.quota - quota,
+        "request_count": user.request_count + calls,
         "role": user.role,
         "telegram_id": user.telegram_id,
-        "used_quota": user.used_quota + sum(spent),
+        "used_quota": user.used_quota + quota,
         "username": user.username,
     }
     return call.json({"success": True, "message": "", "data": data})
@@ -123,35 +119,36 @@ async def get_user(call: Call) -> Response:
 async def list_api_keys(call: Call) -> Response:
     """The live keys, filtered by name (`keyword`) or key tail (`token`)."""
     account = _account(call)
-    rows = log_rows(call.state)
+    account.gateway.store.refresh(call.now)
     keyword = str(call.query.get("keyword") or "").lower()
     token = str(call.query.get("token") or "")
     token_tail = token.removeprefix("sk-")[-4:]
     keys = [
-        _key_view(key, rows, account.user.id)
-        for key in account.keys.values()
-        if keyword in key.name.lower() and (not token_tail or key.tail == token_tail)
+        _key_view(key, account.user.id)
+        for key in account.gateway.store.all_keys()
+        if keyword in key.name.lower() and (not token_tail or key.secret[-4:] == token_tail)
     ]
     return call.json({"success": True, "message": "", "data": keys})
 
 
 async def delete_api_key(call: Call) -> Response:
-    """Remove a key (until `POST /__mock/reset`)."""
+    """Remove a key (until `POST /__mock/reset`): calls with it are refused from now on."""
     account = _account(call)
-    with account.lock:
-        key = _key_id(call, account)
-        del account.keys[key.id]
+    key = _key_id(call, account)
+    account.gateway.store.remove(key.id)
     return call.json({"success": True, "message": ""})
 
 
 async def edit_key_quota(call: Call) -> Response:
-    """Set a key's remaining quota; later requests count against the new figure."""
+    """Set a key's remaining quota; later calls count against the new figure (an exhausted key with
+    quota again is enabled, as new-api's token update allows)."""
     account = _account(call)
-    with account.lock:
-        key = _key_id(call, account)
-        key.remain_quota = call.body["remain_quota"]
-        # Usage up to now is already reflected in the new figure; later requests count against it.
-        key.watermark = call.journal_entry.id if call.journal_entry else key.watermark
+    key = _key_id(call, account)
+    remain = call.body["remain_quota"]
+    changes: dict[str, Any] = {"remain_quota": remain}
+    if key.status == STATUS_EXHAUSTED and remain > 0:
+        changes["status"] = STATUS_ENABLED
+    account.gateway.store.update(key.id, changes)
     return call.json({"success": True, "message": ""})
 
 
@@ -202,7 +199,7 @@ async def list_tasks(call: Call) -> Response:
 
 
 async def list_logs(call: Call) -> Response:
-    """The journal's relay requests as new-api log rows, newest first, filtered and paged."""
+    """The gateway's usage log as new-api's log rows, newest first, filtered and paged."""
     _account(call)
     query = call.query
     start, end = query.get("start_timestamp"), query.get("end_timestamp")

@@ -55,6 +55,21 @@ def format_path(parts: Any, prefix: str = "") -> str:
     return out
 
 
+def _closest(errors: Any) -> list[Any]:
+    """The errors to report: an `anyOf`/`oneOf` that no branch matched is replaced by the errors of the
+    branch that came closest (its first error lies deepest), so the message names the field that broke
+    rather than "not valid under any of the schemas"."""
+    out: list[Any] = []
+    for err in errors:
+        branches = getattr(err.kind, "context", None)
+        if branches:
+            best = max(branches, key=lambda branch: (max(len(list(e.instance_path)) for e in branch), -len(branch)))
+            out.extend(_closest(best))
+        else:
+            out.append(err)
+    return out
+
+
 class _Validator:
     """A compiled schema that reports `Issue`s naming the JSON path."""
 
@@ -71,7 +86,7 @@ class _Validator:
         if self._v.is_valid(instance):
             return []
         out: list[Issue] = []
-        for err in self._v.iter_errors(instance):
+        for err in _closest(self._v.iter_errors(instance)):
             parts = list(err.instance_path)
             kind = err.kind
             message = err.message

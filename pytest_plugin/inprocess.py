@@ -17,8 +17,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import importlib
+import importlib.util
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -253,3 +255,22 @@ def route_to_app(router: YEScaleRouter, base_url: str, runner: AppThread) -> Non
         pattern["port"] = target.port
     router.route(name=ROUTE_NAME, **pattern).mock(side_effect=answer)
     router.route(name="mockserver-pass-through").mock(side_effect=elsewhere)
+
+
+@contextlib.contextmanager
+def google_genai_over_httpx2() -> Iterator[None]:
+    """Make google-genai's async client send through httpx2 (which the router sees) while the block runs.
+
+    google-genai prefers aiohttp for async calls whenever aiohttp is installed (instructor, for one,
+    pulls it in), and no respx mocker reaches aiohttp; its sync client uses httpx2 either way.
+    """
+    if importlib.util.find_spec("aiohttp") is None or importlib.util.find_spec("google.genai") is None:
+        yield
+        return
+    api_client: Any = importlib.import_module("google.genai._api_client")
+    before = getattr(api_client, "has_aiohttp", False)
+    api_client.has_aiohttp = False
+    try:
+        yield
+    finally:
+        api_client.has_aiohttp = before

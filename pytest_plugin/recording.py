@@ -14,7 +14,7 @@ import httpx
 
 from pytest_plugin.cassettes import CassetteSpec
 from pytest_plugin.control import Emulator, Send
-from pytest_plugin.inprocess import ROUTE_NAME, AppThread, YEScaleRouter, route_to_app
+from pytest_plugin.inprocess import ROUTE_NAME, AppThread, YEScaleRouter, google_genai_over_httpx2, route_to_app
 from pytest_plugin.servers import api_key_for, start_live
 
 
@@ -95,7 +95,7 @@ def in_process(
         handle = InProcessEmulator(
             url, api_key_for(settings), runner_sender(runner, url), app=app, router=router, cassette=cassette
         )
-        with router:
+        with router, google_genai_over_httpx2():
             yield handle
 
 

@@ -3,7 +3,7 @@ codes it rewrites, the refusal it makes itself, and the task DTO its fetch build
 
 from __future__ import annotations
 
-from tests.midjourney.conftest import Mj
+from tests.midjourney.mj_helpers import Mj
 
 
 def test_empty_prompt_is_refused_by_the_gateway_with_http_400(mj: Mj) -> None:

@@ -15,16 +15,15 @@ from typing import Any
 
 from starlette.responses import Response
 
-from mockserver.content import fake_json
 from mockserver.content.text import count_tokens, reply, truncate_tokens
 from mockserver.errors import ApiError, Envelope
+from mockserver.families.anthropic import intent as anthropic_intent
 from mockserver.families.anthropic.request import Conversation, check_request, read_conversation
 from mockserver.families.anthropic.stream import stream_events
+from mockserver.families.shared import intent
 from mockserver.families.shared.native import (
-    arguments_for,
     first_sequence,
     json_text,
-    pick_tool,
     search_query,
     signature,
     stub_arguments,
@@ -116,10 +115,12 @@ def _tool_plan(body: Mapping[str, Any], conv: Conversation, stub: Mapping[str, A
     tools = body.get("tools") or []
     custom = [t for t in tools if t.get("type") in (None, "custom")]
     web = [t for t in tools if str(t.get("type", "")).startswith("web_search")]
-    if choice == "none" or conv.tool_results:
+    if choice == "none":
         return None
     if choice in ("any", "tool") and custom:
-        return "custom"
+        return "custom"  # forced, even after a tool result
+    if conv.tool_results:
+        return None  # the tool already answered: the model now replies in words
     if web:
         return "web_search"
     if stub.get("content") is not None or stub.get("json") is not None:
@@ -135,11 +136,14 @@ def _add_tool_uses(call: Call, body: Mapping[str, Any], conv: Conversation, draf
             uses.append((str(entry["name"]), stub_arguments(entry.get("arguments", entry.get("input")))))
     else:
         custom = [t for t in body.get("tools") or () if t.get("type") in (None, "custom")]
+        prompt = anthropic_intent.latest_user_text(body)
+        parallel = not choice.get("disable_parallel_tool_use")
         if choice.get("type") == "tool":
-            tool = next(t for t in custom if t["name"] == choice["name"])
+            chosen, parallel = [next(t for t in custom if t["name"] == choice["name"])], False
         else:
-            tool = pick_tool(custom, conv.prompt)
-        uses.append((str(tool["name"]), arguments_for(tool.get("input_schema"), call.rng)))
+            chosen = intent.choose_tools(custom, prompt, parallel=parallel)
+        named = [(str(t["name"]), t.get("input_schema")) for t in chosen]
+        uses.extend(intent.tool_calls(named, prompt, call.rng, parallel=parallel))
     if choice.get("type") == "auto":
         intro = f"I'll use the {uses[0][0]} tool to help with that."
         draft.add({"type": "text", "text": intro}, count_tokens(intro))
@@ -187,12 +191,20 @@ def _final_text(call: Call, body: Mapping[str, Any], conv: Conversation) -> str:
         return json_text(stub["json"])
     if stub.get("content") is not None:
         return str(stub["content"])
-    fmt = (body.get("output_config") or {}).get("format")
+    prompt = anthropic_intent.latest_user_text(body)
+    fmt = (body.get("output_config") or {}).get("format") or body.get("output_format")
     if fmt:
-        return json_text(fake_json.generate(fmt["schema"], call.rng))
-    text = reply(call.rng, conv.prompt)
+        return intent.structured_text(fmt["schema"], call.rng, prompt)
+    prefilled = anthropic_intent.prefill(body)
+    json_mode = prefilled is not None and prefilled.strip().startswith("{")
+    document = intent.implied_json(anthropic_intent.instruction_texts(body), prompt, call.rng, json_mode=json_mode)
+    if document is None and json_mode:
+        document = json_text({"answer": reply(call.rng, prompt, sentences=1)})
+    if document is not None:
+        return anthropic_intent.continue_prefill(document, prefilled) if json_mode and prefilled else document
     if conv.tool_results:
-        text = "Thanks, that result helps. " + text
+        return intent.after_results(anthropic_intent.tool_results(body), call.rng, prompt)
+    text = reply(call.rng, conv.prompt)
     if conv.images:
         text = f"I can see {' and '.join(conv.images)}. " + text
     return text

@@ -15,16 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote_plus
 
-from mockserver.content import fake_json
 from mockserver.content.text import count_tokens, reply, truncate_tokens
 from mockserver.errors import ApiError
 from mockserver.families.gemini.models import GeminiModel
 from mockserver.families.gemini.request import AUDIO_TOKENS_PER_SECOND, Prompt, json_schema
+from mockserver.families.shared import intent
 from mockserver.families.shared.native import (
-    arguments_for,
     first_sequence,
     json_text,
-    pick_tool,
     search_query,
     signature,
     stub_arguments,
@@ -223,11 +221,15 @@ def _function_calls(call: Call, p: Plan, prompt: Prompt) -> list[dict[str, Any]]
         return []
     if p.function_mode not in ("ANY",) and prompt.function_response:
         return []
-    decl = pick_tool(p.functions, prompt.text)
-    schema = decl.get("parametersJsonSchema")
-    if schema is None and decl.get("parameters") is not None:
-        schema = json_schema(decl["parameters"])
-    return [{"name": str(decl["name"]), "args": arguments_for(schema, call.rng)}]
+    named = []
+    for decl in intent.choose_tools(p.functions, prompt.text, parallel=True):
+        schema = decl.get("parametersJsonSchema")
+        if schema is None and decl.get("parameters") is not None:
+            schema = json_schema(decl["parameters"])
+        named.append((str(decl["name"]), schema))
+    return [
+        {"name": name, "args": args} for name, args in intent.tool_calls(named, prompt.text, call.rng, parallel=True)
+    ]
 
 
 def _grounded_text(call: Call, prompt: Prompt, draft: Draft) -> str:
@@ -294,15 +296,18 @@ def _text(call: Call, p: Plan, prompt: Prompt, draft: Draft) -> str:
         return str(call.rng.choice(p.schema["enum"]))
     if p.mime == "application/json":
         if p.schema is not None:
-            return json_text(fake_json.generate(p.schema, call.rng))
-        return json_text({"answer": reply(call.rng, prompt.text, sentences=1)})
+            return intent.structured_text(p.schema, call.rng, prompt.text)
+        implied = intent.implied_json(prompt.instructions, prompt.text, call.rng, json_mode=True)
+        return implied or json_text({"answer": reply(call.rng, prompt.text, sentences=1)})
+    implied = intent.implied_json(prompt.instructions, prompt.text, call.rng, json_mode=False)
+    if implied is not None:
+        return implied
     lead = _url_context_text(prompt, draft) if p.url_context else ""
     if p.google_search:
         return lead + _grounded_text(call, prompt, draft)
-    text = reply(call.rng, without_urls(prompt.text))
     if prompt.function_response:
-        text = "Based on the function result, " + text[0].lower() + text[1:]
-    return lead + text
+        return lead + intent.after_results(prompt.results, call.rng, without_urls(prompt.text))
+    return lead + reply(call.rng, without_urls(prompt.text))
 
 
 def candidate(call: Call, p: Plan, prompt: Prompt) -> Draft:

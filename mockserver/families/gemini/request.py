@@ -85,6 +85,10 @@ class Prompt:
     text: str = ""
     function_response: bool = False
     tokens: dict[str, int] = field(default_factory=dict)
+    # The system instruction and the user turns' text (where a JSON shape may be named).
+    instructions: list[str] = field(default_factory=list)
+    # (name, response) of the functionResponse parts in the last user turn.
+    results: list[tuple[str, Any]] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -135,12 +139,14 @@ def read_prompt(body: Mapping[str, Any], *, contents_key: str = "contents") -> P
     system = body.get("systemInstruction")
     if isinstance(system, Mapping):
         prompt.add("TEXT", sum(count_tokens(_part_text(p)) for p in system.get("parts") or ()))
+        prompt.instructions.append(" ".join(str(p.get("text", "")) for p in system.get("parts") or ()))
     for tool in body.get("tools") or ():
         for decl in tool.get("functionDeclarations") or ():
             prompt.add("TEXT", count_tokens(str(decl)))
     for i, content in enumerate(body.get(contents_key) or ()):
         texts: list[str] = []
         answers_call = False
+        results: list[tuple[str, Any]] = []
         for j, part in enumerate(content.get("parts") or ()):
             where = f"{contents_key}[{i}].parts[{j}]"
             if "inlineData" in part:
@@ -160,7 +166,11 @@ def read_prompt(body: Mapping[str, Any], *, contents_key: str = "contents") -> P
                 texts.append(text)
             if "functionResponse" in part:
                 answers_call = True
+                response = part["functionResponse"]
+                results.append((str(response.get("name", "")), response.get("response")))
         if content.get("role", "user") in ("user", "function", "tool"):
             prompt.text = " ".join(texts) if texts else prompt.text
             prompt.function_response = answers_call
+            prompt.results = results
+            prompt.instructions.append(" ".join(texts))
     return prompt

@@ -15,6 +15,7 @@ import orjson
 from starlette.responses import Response
 
 from mockserver.answers import JSONAnswer
+from mockserver.content.implied_schema import wants_json
 from mockserver.content.text import stream_pieces
 from mockserver.families.openai import chat_audio
 from mockserver.families.openai.chat_reply import Reply, fit_reply, plan_reply
@@ -222,7 +223,11 @@ def _plan(call: Call) -> _Plan | None:
             return None
         if message["role"] == "user":
             prompt = content or ""
+        elif content and message["role"] != "assistant" and wants_json(content):
+            return None  # instructions that ask for JSON: the general path reads the shape they name
     limits = [v for v in (body.get("max_tokens"), body.get("max_completion_tokens")) if v is not None]
+    if wants_json(prompt):
+        return None
     return _Plan(call, model, prompt, min(limits) if limits else None)
 
 

@@ -15,7 +15,8 @@ from typing import Any
 import orjson
 
 from mockserver import media
-from mockserver.content import fake_json, text
+from mockserver.content import text, tool_use
+from mockserver.families.openai import chat_intent
 from mockserver.families.openai.chat_request import ChatRequest
 from mockserver.families.openai.common import (
     GENERATED_IMAGE_TOKENS,
@@ -104,17 +105,27 @@ def _from_stub(req: ChatRequest, stub: dict[str, Any], rng: random.Random) -> Re
 
 
 def _generate(req: ChatRequest, rng: random.Random) -> Reply:
-    name = _pick_function(req, rng)
-    if name is not None:
-        arguments = orjson.dumps(fake_json.generate(req.functions[name], rng)).decode()
-        reply = Reply(tool_calls=[(_call_id(rng), name, arguments)], legacy_function=req.legacy_functions)
+    names = chat_intent.pick_functions(req, rng) if req.functions else []
+    if names:
+        calls = chat_intent.function_calls(req, names, rng)
+        reply = Reply(tool_calls=[(_call_id(rng), name, arguments) for name, arguments in calls])
+        reply.legacy_function = req.legacy_functions
         reply.finish_reason = "function_call" if req.legacy_functions else "tool_calls"
         return reply
-    if req.response_format == "json_schema" and req.schema is not None:
-        return Reply(content=orjson.dumps(fake_json.generate(req.schema, rng)).decode())
+    # Only a request that asks for JSON (a response_format, or the word in its instructions) looks for a shape.
+    if req.response_format or chat_intent.asks_for_json(req):
+        document = chat_intent.json_content(req, rng)
+        if document is not None:
+            return Reply(content=document)
     if req.response_format == "json_object":
-        document = {"answer": text.reply(rng, req.prompt, sentences=1), "keywords": text.keywords(req.prompt)}
-        return Reply(content=orjson.dumps(document).decode())
+        document = orjson.dumps(
+            {"answer": text.reply(rng, req.prompt, sentences=1), "keywords": text.keywords(req.prompt)}
+        ).decode()
+        return Reply(content=document)
+    if req.after_tool_result and not req.images:
+        results = chat_intent.tool_results(req)
+        if results:
+            return Reply(content=tool_use.result_reply(results) + " " + text.reply(rng, req.prompt, sentences=1))
     if is_image_chat_model(req.model):
         return _generated_image(req, rng)
     if "codeExecution" in req.magic:
@@ -133,24 +144,6 @@ def _generate(req: ChatRequest, rng: random.Random) -> Reply:
         return Reply(content=f"{lead} {answer}", content_tokens=count_tokens(lead) + tokens)
     answer, tokens = fast_reply(rng, req.prompt)
     return Reply(content=answer, content_tokens=tokens)
-
-
-def _pick_function(req: ChatRequest, rng: random.Random) -> str | None:
-    """Which function this choice calls, if any: forced, required, or likely under `auto`."""
-    if req.tool_choice == "named":
-        return req.forced
-    if req.tool_choice == "none" or not req.functions:
-        return None
-    if req.tool_choice == "auto" and req.after_tool_result:
-        return None  # the tool already answered: the model now replies in words
-    prompt = req.prompt.lower()
-    scored = []
-    for name in req.functions:
-        words = set(name.lower().replace("-", "_").split("_")) | set(text.keywords(req.descriptions[name], 8))
-        scored.append((sum(1 for w in words if len(w) > 2 and w in prompt), name))
-    best = max(scored)[0]
-    candidates = [name for score, name in scored if score == best]
-    return candidates[0] if len(candidates) == 1 else rng.choice(candidates)
 
 
 def _generated_image(req: ChatRequest, rng: random.Random) -> Reply:

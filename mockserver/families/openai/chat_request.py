@@ -53,6 +53,8 @@ class ChatRequest:
     prompt: str = ""
     images: int = 0
     after_tool_result: bool = False
+    # False when the body says `parallel_tool_calls: false` (one call at most).
+    parallel_tool_calls: bool = True
 
     @property
     def urls(self) -> list[str]:
@@ -178,6 +180,7 @@ def _read_tools(call: Call, req: ChatRequest, body: dict[str, Any]) -> None:
         req.functions[name] = function.get("parameters") or {"type": "object", "properties": {}}
         req.descriptions[name] = function.get("description") or ""
     req.magic = frozenset(magic)
+    req.parallel_tool_calls = body.get("parallel_tool_calls") is not False
     if not tools and body.get("functions"):
         req.legacy_functions = True
         for function in body["functions"]:

@@ -16,14 +16,12 @@ from typing import Any
 
 from starlette.responses import Response
 
-from mockserver.content import fake_json
 from mockserver.content.text import count_tokens, reply, truncate_tokens
 from mockserver.errors import ApiError
 from mockserver.families.openai.responses_stream import stream_events
+from mockserver.families.shared import intent
 from mockserver.families.shared.native import (
-    arguments_for,
     json_text,
-    pick_tool,
     search_query,
     stub_arguments,
     thinking_text,
@@ -226,13 +224,15 @@ def _function_calls(call: Call, body: Mapping[str, Any], turn: Turn) -> list[tup
     choice = body.get("tool_choice") or "auto"
     if not functions or choice == "none" or stub.get("content") is not None or stub.get("json") is not None:
         return []
+    parallel = body.get("parallel_tool_calls") is not False
     if isinstance(choice, Mapping) and choice.get("type") == "function":
-        tool = next(t for t in functions if t["name"] == choice["name"])
+        chosen, parallel = [next(t for t in functions if t["name"] == choice["name"])], False
     elif choice == "required" or (choice == "auto" and not turn.answering_tools and not _web_tool(body)):
-        tool = pick_tool(functions, turn.prompt)
+        chosen = intent.choose_tools(functions, turn.prompt, parallel=parallel)
     else:
         return []
-    return [(str(tool["name"]), arguments_for(tool.get("parameters"), call.rng))]
+    named = [(str(t["name"]), t.get("parameters")) for t in chosen]
+    return intent.tool_calls(named, turn.prompt, call.rng, parallel=parallel)
 
 
 def _web_tool(body: Mapping[str, Any]) -> Mapping[str, Any] | None:
@@ -247,11 +247,29 @@ def _text(call: Call, body: Mapping[str, Any], turn: Turn) -> str:
         return str(stub["content"])
     fmt = (body.get("text") or {}).get("format") or {}
     if fmt.get("type") == "json_schema":
-        return json_text(fake_json.generate(fmt["schema"], call.rng))
+        return intent.structured_text(fmt["schema"], call.rng, turn.prompt)
+    texts = [str(body.get("instructions") or "")] + [
+        _item_text(i) for i in turn.items if i.get("type") == "message" and i.get("role") != "assistant"
+    ]
+    document = intent.implied_json(texts, turn.prompt, call.rng, json_mode=fmt.get("type") == "json_object")
+    if document is not None:
+        return document
     if fmt.get("type") == "json_object":
         return json_text({"answer": reply(call.rng, turn.prompt, sentences=1)})
-    text = reply(call.rng, turn.prompt)
-    return ("Thanks, the tool result helps. " + text) if turn.answering_tools else text
+    if turn.answering_tools:
+        return intent.after_results(_tool_results(turn.items), call.rng, turn.prompt)
+    return reply(call.rng, turn.prompt)
+
+
+def _tool_results(items: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    """(function name, output) of the function_call_output items that end the input."""
+    names = {str(i.get("call_id")): str(i.get("name", "")) for i in items if i.get("type") == "function_call"}
+    out: list[tuple[str, Any]] = []
+    for item in reversed(items):
+        if item.get("type") != "function_call_output":
+            break
+        out.append((names.get(str(item.get("call_id")), ""), item.get("output")))
+    return out[::-1]
 
 
 def _add_message(call: Call, body: Mapping[str, Any], turn: Turn, out: Output) -> None:

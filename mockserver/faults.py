@@ -66,7 +66,11 @@ class Fault:
     def on_the_wire(self) -> bool:
         """True when the fault changes how the answer is sent (not only which answer)."""
         return bool(
-            self.ttfb_ms or self.stall_ms or self.reset or self.malformed is not None or self.stream_cut_after is not None
+            self.ttfb_ms
+            or self.stall_ms
+            or self.reset
+            or self.malformed is not None
+            or self.stream_cut_after is not None
         )
 
 
@@ -115,9 +119,7 @@ def parse_fault(rule_id: str, data: Mapping[str, Any], known: KnownOperations | 
             raise RuleError("retry_after: must be a number of seconds >= 0")
         headers.setdefault("Retry-After", str(int(retry_after)))
         status = 429 if status is None else status
-    if status is not None and (
-        not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599
-    ):
+    if status is not None and (not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599):
         raise RuleError(f"status: must be an HTTP status between 100 and 599 (got {status!r})")
     for key in _WHOLE:
         value = data.get(key)
@@ -143,12 +145,12 @@ def parse_fault(rule_id: str, data: Mapping[str, Any], known: KnownOperations | 
     if data.get("body") is not None and status is None:
         raise RuleError("body: a replacement body needs a status")
     wire = reset or malformed is not None or data.get("ttfb_ms") or data.get("stall_ms")
-    if status is None and not data.get("latency_ms") and data.get("stream_cut_after") is None and not wire:
-        if scenario is None:
-            raise RuleError(
-                "status: a fault needs a status, retry_after, latency_ms, stream_cut_after, ttfb_ms, stall_ms, "
-                "reset, malformed or scenario"
-            )
+    acts = status is not None or data.get("latency_ms") or data.get("stream_cut_after") is not None or wire
+    if not acts and scenario is None:
+        raise RuleError(
+            "status: a fault needs a status, retry_after, latency_ms, stream_cut_after, ttfb_ms, stall_ms, "
+            "reset, malformed or scenario"
+        )
     return Fault(
         id=rule_id,
         match=match,

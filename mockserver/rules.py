@@ -30,9 +30,7 @@ class KnownOperations:
     @classmethod
     def of(cls, contracts: Iterable[Any]) -> KnownOperations:
         """From contracts (anything with `id`, `method` and `aliases`)."""
-        return cls(
-            {c.id: frozenset({c.method.upper(), *(m.upper() for m, _ in c.aliases)}) for c in contracts}
-        )
+        return cls({c.id: frozenset({c.method.upper(), *(m.upper() for m, _ in c.aliases)}) for c in contracts})
 
     def check(self, operation: str, method: str | None) -> None:
         if operation not in self.methods:

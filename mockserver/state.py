@@ -16,8 +16,8 @@ from mockserver.errors import Envelope, openai_envelope
 from mockserver.faults import Faults
 from mockserver.journal import Journal
 from mockserver.keyed_random import KeyedRandom
-from mockserver.settings import Settings
 from mockserver.rules import KnownOperations
+from mockserver.settings import Settings
 from mockserver.stubs import Stubs
 
 if TYPE_CHECKING:

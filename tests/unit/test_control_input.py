@@ -31,7 +31,9 @@ def test_an_unknown_operation_names_the_closest_ids(client: TestClient, kind: st
     assert error["message"].startswith("operation: unknown operation 'chat_completion' (closest: chat_completions")
     # ...and the next chat call is untouched, because nothing was stored.
     assert client.get(f"/__mock/{kind}").json() == {kind: []}
-    answer = client.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
+    answer = client.post(
+        "/v1/chat/completions", json={"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
+    )
     assert answer.status_code == 200
 
 

@@ -96,7 +96,7 @@ def test_stream_cut_on_a_plain_answer_truncates_the_body(live: ThreadedServer, f
     raw, _ = raw_exchange(live, "/v1/chat/completions", CHAT)
     head, _, body = raw.partition(b"\r\n\r\n")
     declared = int(
-        [line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")][0].split(b":")[1]
+        next(line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")).split(b":")[1]
     )
     assert 0 < len(body) < declared
     sdk = openai.OpenAI(base_url=live.url + "/v1", api_key=KEY, max_retries=1)

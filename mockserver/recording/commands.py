@@ -133,6 +133,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from mockserver.contracts import ContractError, load_contracts
     from mockserver.recording.verify import verify_paths
 
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        print(f"mockserver verify: {missing[0]} does not exist", file=sys.stderr)
+        return 2
+    if args.contracts_root and not Path(args.contracts_root).is_dir():
+        print(f"mockserver verify: --contracts {args.contracts_root} is not a folder", file=sys.stderr)
+        return 2
+    if args.junit_xml and not Path(args.junit_xml).resolve().parent.is_dir():
+        print(f"mockserver verify: --junit-xml {args.junit_xml}: its folder does not exist", file=sys.stderr)
+        return 2
     try:
         contracts = load_contracts(args.contracts_root)
     except ContractError as exc:

@@ -161,9 +161,8 @@ def test_base_url_and_upstream_are_apart(tmp_path: Path) -> None:
     test_file = tmp_path / "test_api.py"
     both = resolve(test_path=test_file, test_name="t", config={}, marker={}, cli={"base_url": "http://gw.local:9/"})
     assert (both.base_url, both.upstream) == ("http://gw.local:9", "http://gw.local:9")  # upstream defaults to it
-    apart = resolve(
-        test_path=test_file, test_name="t", config={}, marker={}, cli={"upstream": "http://127.0.0.1:5", "base_url": None}
-    )
+    cli = {"upstream": "http://127.0.0.1:5", "base_url": None}
+    apart = resolve(test_path=test_file, test_name="t", config={}, marker={}, cli=cli)
     assert (apart.base_url, apart.upstream) == ("https://api.yescale.io", "http://127.0.0.1:5")
     with pytest.raises(CassetteUsageError, match="upstream must be an http"):
         resolve(test_path=test_file, test_name="t", config={}, marker={}, cli={"upstream": "staging"})

@@ -125,6 +125,8 @@ CHECKS: dict[str, Check] = {
     "record_mode": _choice("none", "once", "new_episodes", "all"),
     "fallback": _choice("error", "emulate"),
     "replay_speed": _number(positive=False),
+    "media_max_bytes": _whole(1),
+    "media_max_total": _whole(1),
 }
 
 

@@ -63,6 +63,10 @@ class Settings:
     redact_json_paths: tuple[str, ...] = ()
     redact_patterns: tuple[str, ...] = ()
     ignore_body_fields: tuple[str, ...] = ()
+    # Recording: fetch and store the media answers link to (bytes per file, bytes per cassette).
+    media: bool = True
+    media_max_bytes: int = 50 * 1024 * 1024
+    media_max_total: int = 1024 * 1024 * 1024
 
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with `changes` applied."""

@@ -130,9 +130,7 @@ def parse_fault(rule_id: str, data: Mapping[str, Any], known: KnownOperations | 
     probability = data.get("probability", 1.0)
     if not isinstance(probability, (int, float)) or isinstance(probability, bool) or not 0.0 < probability <= 1.0:
         raise RuleError(f"probability: must be a number above 0 and at most 1 (got {probability!r})")
-    scenario = data.get("scenario")
-    if scenario is not None and (not isinstance(scenario, str) or not scenario.strip()):
-        raise RuleError("scenario: must be a non-empty string (e.g. fail, moderation)")
+    scenario = _scenario(data.get("scenario"), match.operation, known)
     message = data.get("message")
     if message is not None and not isinstance(message, str):
         raise RuleError("message: must be a string")
@@ -165,9 +163,34 @@ def parse_fault(rule_id: str, data: Mapping[str, Any], known: KnownOperations | 
         stall_ms=int(data.get("stall_ms") or 0),
         reset=reset,
         malformed=malformed,
-        scenario=scenario.strip().lower() if scenario else None,
+        scenario=scenario,
         message=message or "fault injected by mockserver",
     )
+
+
+# The task paths a fault may choose, by family (the families read them: midjourney's text module, the
+# shared media-task helpers for Suno, video and async images).
+SCENARIOS: dict[str, tuple[str, ...]] = {
+    "midjourney": ("success", "fail", "timeout", "reject", "no-account", "error"),
+    "*": ("success", "reject", "moderation", "fail"),
+}
+
+
+def _scenario(value: Any, operation: str | None, known: KnownOperations | None) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise RuleError("scenario: must be a non-empty string (e.g. fail, moderation)")
+    name = value.strip().lower()
+    if known is not None and operation:
+        if operation not in known.tasks:
+            raise RuleError(f"scenario: {operation} starts no task; a scenario applies to task submissions")
+        allowed = SCENARIOS.get(known.tasks[operation], SCENARIOS["*"])
+    else:
+        allowed = tuple(dict.fromkeys(n for names in SCENARIOS.values() for n in names))
+    if name not in allowed:
+        raise RuleError(f"scenario: unknown scenario {name!r} (known: {', '.join(allowed)})")
+    return name
 
 
 def _malformed(value: Any) -> int | None:

@@ -26,11 +26,16 @@ class KnownOperations:
     that could never match)."""
 
     methods: Mapping[str, frozenset[str]]
+    # Operations that start an async task, by family (a fault's `scenario` only means something there).
+    tasks: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def of(cls, contracts: Iterable[Any]) -> KnownOperations:
-        """From contracts (anything with `id`, `method` and `aliases`)."""
-        return cls({c.id: frozenset({c.method.upper(), *(m.upper() for m, _ in c.aliases)}) for c in contracts})
+        """From contracts (anything with `id`, `method`, `aliases`, `family` and `raw`)."""
+        items = list(contracts)
+        methods = {c.id: frozenset({c.method.upper(), *(m.upper() for m, _ in c.aliases)}) for c in items}
+        tasks = {c.id: str(c.family) for c in items if isinstance(getattr(c, "raw", None), dict) and c.raw.get("task")}
+        return cls(methods, tasks)
 
     def check(self, operation: str, method: str | None) -> None:
         if operation not in self.methods:

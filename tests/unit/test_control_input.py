@@ -59,6 +59,9 @@ def test_an_unknown_operation_names_the_closest_ids(client: TestClient, kind: st
         ("faults", {"operation": "chat_completions", "stall_ms": 1.5}, "stall_ms", "whole number"),
         ("faults", {"operation": "chat_completions", "headers": ["x"], "status": 500}, "headers", "object"),
         ("faults", {"operation": "chat_completions", "status": 500, "match": "x"}, "operation", "not both"),
+        ("faults", {"operation": "kling_text2video_submit", "scenario": "fial"}, "scenario", "unknown scenario 'fial'"),
+        ("faults", {"operation": "mj_submit_imagine", "scenario": "moderation"}, "scenario", "known: success, fail"),
+        ("faults", {"operation": "chat_completions", "scenario": "fail"}, "scenario", "starts no task"),
         ("stubs", {"operation": "chat_completions", "contnet": "hi"}, "contnet", "did you mean 'content'?"),
         ("stubs", {"operation": "chat_completions", "reply": {"text": "hi"}}, "reply.text", "unknown field"),
         ("stubs", {"operation": "chat_completions", "response": {"status": 700}}, "response.status", "100 and 599"),
@@ -86,6 +89,15 @@ def test_valid_wire_fault_is_stored_with_every_field(client: TestClient) -> None
     rule = {"operation": "chat_completions", "ttfb_ms": 5, "stall_ms": 1, "malformed": 2, "times": 1}
     stored = client.post("/__mock/faults", json=rule).json()
     assert (stored["ttfb_ms"], stored["stall_ms"], stored["malformed"], stored["reset"]) == (5, 1, 2, False)
+
+
+def test_a_midjourney_fault_scenario_is_honoured(client: TestClient) -> None:
+    rule = {"operation": "mj_submit_imagine", "scenario": "fail", "message": "GPU on fire", "times": 1}
+    assert client.post("/__mock/faults", json=rule).status_code == 201
+    task_id = client.post("/mj/submit/imagine", json={"prompt": "a fox", "botType": "MID_JOURNEY"}).json()["result"]
+    client.post("/__mock/clock/advance", json={"seconds": 600})
+    task = client.get(f"/mj/task/{task_id}/fetch").json()
+    assert (task["status"], task["failReason"]) == ("FAILURE", "GPU on fire")
 
 
 def test_stub_folder_with_a_typo_fails_at_start_naming_the_file(tmp_path: Path) -> None:

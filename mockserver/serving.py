@@ -32,7 +32,7 @@ class ServeError(Exception):
     exit_code: int = 1
 
     def __str__(self) -> str:
-        return self.message
+        return " ".join(self.message.split())  # one line, whatever the underlying error's text
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -8,6 +8,7 @@ came from (`--port`, `MOCKSERVER_PORT` or `[tool.mockserver] port`).
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,8 @@ def _store(value: Any) -> str | None:
             return "sqlite:///PATH must name a file, not a folder"
         if not path.parent.is_dir():
             return f"sqlite:///PATH: the folder {path.parent} does not exist"
+        if not os.access(path if path.exists() else path.parent, os.W_OK):
+            return f"sqlite:///PATH: {path if path.exists() else path.parent} is not writable"
         return None
     if text.startswith(("redis://", "rediss://")):
         return None if urlsplit(text).hostname else "redis://HOST:PORT/DB needs a host"

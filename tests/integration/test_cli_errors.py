@@ -108,6 +108,21 @@ def test_a_bad_stub_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert err.count("\n") == 1 and "a.json: operation: unknown operation 'chat_completion'" in err
 
 
+@pytest.mark.parametrize("command", ["replay", "record"])
+def test_a_broken_cassette_is_one_line(tmp_path: Path, command: str) -> None:
+    (tmp_path / "bad.yaml").write_text("interactions: [\n")
+    args = [command, "--cassettes", "bad.yaml", "--port", "0", "--upstream", "http://127.0.0.1:9"]
+    if command == "record":
+        args += ["--record-mode", "new_episodes"]
+    else:
+        args = args[:-2]
+    proc = subprocess.run([PY, "-m", "mockserver", *args], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    last = proc.stderr.splitlines()[-1]
+    assert last.startswith(f"mockserver {command}: bad.yaml: not valid YAML") and "Traceback" not in proc.stderr
+    assert "listening on" not in proc.stderr
+
+
 def test_a_port_in_use_is_one_line_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

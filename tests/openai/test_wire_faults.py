@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -74,6 +76,20 @@ def test_stream_cut_closes_without_the_terminating_chunk(live: ThreadedServer, f
         pytest.raises(httpx.RemoteProtocolError),
     ):
         response.read()
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl_sees_the_cut_and_the_reset(live: ThreadedServer, faults: Any) -> None:
+    def curl(body: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+        args = ["curl", "-sS", "-N", live.url + "/v1/chat/completions", "-H", f"Authorization: Bearer {KEY}"]
+        args += ["-H", "Content-Type: application/json", "-d", json.dumps(body)]
+        return subprocess.run(args, capture_output=True, text=True, timeout=60)
+
+    faults(operation="chat_completions", stream_cut_after=2, times=1)
+    cut = curl({**CHAT, "stream": True})
+    assert cut.returncode == 18 and cut.stdout.count("data: {") == 2  # "transfer closed with outstanding read data"
+    faults(operation="chat_completions", reset=True, times=1)
+    assert curl(CHAT).returncode == 52  # "Empty reply from server"
 
 
 def test_stream_cut_through_anthropic_sdk(live: ThreadedServer, faults: Any) -> None:

@@ -41,14 +41,21 @@ class MediaRecorder:
         self._known: dict[str, dict[str, Any] | None] = {}
 
     async def capture(
-        self, client: httpx.AsyncClient, raw: Interaction, stored: Interaction, auth: list[tuple[str, str]]
+        self,
+        client: httpx.AsyncClient,
+        raw: Interaction,
+        stored: Interaction,
+        auth: list[tuple[str, str]],
+        skip: Iterable[str] = (),
     ) -> None:
-        """Fetch the links of `raw` (the interaction before redaction) and note them on `stored`."""
-        found = candidates(raw)
+        """Fetch the links of `raw` (the interaction before redaction) and note them on `stored`; links in
+        `skip` (e.g. the client's own callback URL) are never fetched."""
+        skip = tuple(skip)
+        found = candidates(raw, exclude=skip)
         links = [link for link in found if not (self.exclude and link.startswith(self.exclude))]
         if not links:
             return
-        shown = candidates(stored)
+        shown = candidates(stored, exclude=skip)
         # Redaction keeps a body's links in order; a link it changed is noted as it was written.
         written_as = dict(zip(found, shown, strict=True)) if len(shown) == len(found) else {s: s for s in shown}
         notes = []

@@ -290,7 +290,7 @@ class Forwarder:
         )
         raw_item, item = item, redact_interaction(item, self.rules)
         if self.media is not None:
-            await self.media.capture(self.client(), raw_item, item, [])
+            await self.media.capture(self.client(), raw_item, item, [], skip=(route.client_url,))
         if route.index is None:
             route.pending.append(item)
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -152,3 +153,33 @@ def test_rewrite_moves_chunk_boundaries_with_the_links() -> None:
     assert b"http:\\/\\/me\\/__mock\\/cassettes\\/media\\/x.png" in new
     assert recut is not None and sum(c.size for c in recut) == len(new)
     assert new[: recut[0].size].endswith(b"x.png")  # the link stays whole in one piece
+
+
+def test_media_in_captured_callbacks_is_replayed_to_the_new_receiver(tmp_path: Path, upstream: ThreadedServer) -> None:
+    from tests.recording.recording_helpers import CallbackReceiver
+
+    receiver = CallbackReceiver()
+    cassette = tmp_path / "c.yaml"
+    with serve_in_thread(receiver.app) as hooks:
+        port = free_port()
+        options = Settings(upstream=upstream.url, cassettes=str(cassette), record_mode="all", port=port)
+        submit = {"prompt": "a red fox", "botType": "MID_JOURNEY", "notifyHook": hooks.url + "/hook"}
+        with _serve(create_proxy_app(options), port) as proxy:
+            httpx.post(proxy.url + "/mj/submit/imagine", json=submit, headers=KEY, timeout=60).raise_for_status()
+            assert receiver.done.wait(30)
+            original = httpx.get(receiver.received[-1]["imageUrl"], headers=KEY, timeout=60).content
+            deadline = time.monotonic() + 30
+            while "callback_of" not in cassette.read_text() or "media:" not in cassette.read_text():
+                assert time.monotonic() < deadline, "the callback was not recorded"
+                time.sleep(0.05)
+        upstream.stop()
+        receiver.received.clear()
+        receiver.done.clear()
+        port = free_port()
+        with _serve(create_replay_app(Settings(cassettes=str(cassette), port=port)), port) as replay:
+            again = {**submit, "notifyHook": hooks.url + "/hook?run=2"}
+            httpx.post(replay.url + "/mj/submit/imagine", json=again, headers=KEY, timeout=60).raise_for_status()
+            assert receiver.done.wait(30)
+            link = receiver.received[-1]["imageUrl"]
+            assert link.startswith(replay.url + MEDIA_ROUTE)
+            assert httpx.get(link, timeout=60).content == original

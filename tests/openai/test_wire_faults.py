@@ -187,12 +187,14 @@ def test_faults_in_process_raise_the_http_stacks_errors(mockserver_respx: Any) -
         sdk.chat.completions.create(**CHAT)
     mockserver_respx.fault(operation="claude_messages", stream_cut_after=2)
     claude = anthropic.Anthropic(base_url="https://api.yescale.io", api_key=KEY, max_retries=0)
-    with pytest.raises(anthropic.APIConnectionError) as info:
-        with claude.messages.stream(
+    with (
+        pytest.raises(anthropic.APIConnectionError) as info,
+        claude.messages.stream(
             model="claude-sonnet-4-5", max_tokens=64, messages=[{"role": "user", "content": "Hi there"}]
-        ) as stream:
-            for _ in stream:
-                pass
+        ) as stream,
+    ):
+        for _ in stream:
+            pass
     assert isinstance(info.value.__cause__, httpx2.RemoteProtocolError)
 
 

@@ -82,9 +82,14 @@ def _choice(*choices: str) -> Check:
 
 
 def _store(value: Any) -> str | None:
+    from mockserver.stores import parse_store_url  # the store layer says which kinds exist
+
     text = str(value)
-    if text in ("", "memory", "memory://"):
-        return None
+    try:
+        parse_store_url(text)
+    except ValueError as exc:
+        why = str(exc)
+        return f"must be {why.split(': use ', 1)[1]}" if ": use " in why else why.removeprefix("--store ")
     if text.startswith("sqlite:///"):
         path = Path(text[len("sqlite:///") :])
         if not text[len("sqlite:///") :]:
@@ -96,9 +101,9 @@ def _store(value: Any) -> str | None:
         if not os.access(path if path.exists() else path.parent, os.W_OK):
             return f"sqlite:///PATH: {path if path.exists() else path.parent} is not writable"
         return None
-    if text.startswith(("redis://", "rediss://")):
-        return None if urlsplit(text).hostname else "redis://HOST:PORT/DB needs a host"
-    return "must be memory, sqlite:///PATH or redis://HOST:PORT/DB"
+    if text.startswith(("redis://", "rediss://")) and not urlsplit(text).hostname:
+        return "redis://HOST:PORT/DB needs a host"
+    return None
 
 
 def _non_empty_items(value: Any) -> str | None:

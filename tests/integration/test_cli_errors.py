@@ -37,7 +37,10 @@ BAD = [
     (["serve", "--port", "eighty"], "mockserver serve: --port must be a whole number (got 'eighty')"),
     (["serve", "--speed", "-1"], "mockserver serve: --speed must be >= 0 (got -1.0)"),
     (["serve", "--speed", "nan"], "mockserver serve: --speed must be a finite number (got nan)"),
-    (["serve", "--store", "postgres://db"], "mockserver serve: --store must be memory or sqlite:///PATH (got 'postgres://db')"),
+    (
+        ["serve", "--store", "postgres://db"],
+        "mockserver serve: --store must be memory or sqlite:///PATH (got 'postgres://db')",
+    ),
     (["serve", "--store", "sqlite:///no/such/dir/x.db"], "mockserver serve: --store sqlite:///PATH: the folder no"),
     (["serve", "--stubs", "missing-folder"], "mockserver serve: --stubs names a folder that does not exist"),
     (["serve", "--max-body-bytes", "0"], "mockserver serve: --max-body-bytes must be >= 1 (got 0)"),

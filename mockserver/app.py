@@ -27,6 +27,7 @@ from mockserver.settings import Settings
 from mockserver.state import MockState
 from mockserver.stores import open_store
 from mockserver.tasks.engine import engine
+from mockserver.wire import RAW_SEND
 
 log = logging.getLogger("mockserver")
 
@@ -73,6 +74,8 @@ class Emulator(Starlette):
     fast_lane: dict[tuple[str, str], ASGIApp] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope[RAW_SEND] = send  # the server's own send: wire faults close its connection (see wire.py)
         if scope["type"] == "http" and not self.user_middleware:
             endpoint = self.fast_lane.get((scope["method"], get_route_path(scope)))
             if endpoint is not None:

@@ -5,18 +5,17 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
+import re
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from mockserver.latency import LatencyError, check_scale, load_profiles
-from mockserver.settings import SERVER_OPTIONS, Settings, SettingsError, load_settings
+from mockserver.settings import Settings, SettingsError, load_settings
 from mockserver.version import __version__
 
 # Modules that add sub-commands: each exports `register(subparsers, common)`.
 COMMAND_MODULES = ("mockserver.recording.commands", "mockserver.fuzzing")
-_SETTINGS_ENV = "MOCKSERVER__SETTINGS_JSON"
 
 
 def _flag(parser: argparse.ArgumentParser, *names: str, **kw: Any) -> None:
@@ -77,30 +76,17 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def run_server(app_factory: str, settings: Settings) -> int:
-    """Run uvicorn; with several workers each process rebuilds the app from the serialized settings."""
-    import uvicorn
+    """Serve `app_factory`'s app (see `mockserver.serving`): bound first, built before serving."""
+    from mockserver.serving import serve
 
-    os.environ[_SETTINGS_ENV] = json.dumps(settings.__dict__)
-    print(f"mockserver listening on http://{settings.host}:{settings.port}", file=sys.stderr, flush=True)
-    uvicorn.run(
-        app_factory,
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers if settings.workers > 1 else None,
-        log_level=settings.log_level,
-        **SERVER_OPTIONS,
-    )
-    return 0
+    return serve(app_factory, settings)
 
 
 def settings_from_env() -> Settings:
-    """The settings `run_server` handed to its worker processes."""
-    raw = json.loads(os.environ[_SETTINGS_ENV])
-    for key, value in raw.items():
-        if isinstance(value, list):
-            raw[key] = tuple(value)
-    return Settings(**raw)
+    """The settings `run_server` handed to the app factory and its worker processes."""
+    from mockserver.serving import settings_from_env as from_env
+
+    return from_env()
 
 
 def emulator_app() -> Any:
@@ -143,17 +129,24 @@ def cmd_contracts(args: argparse.Namespace) -> int:
         if not args.id:
             print("mockserver contracts show: an operation id is required", file=sys.stderr)
             return 2
-        try:
-            contract = contracts.get(args.id)
-        except KeyError as exc:
-            print(f"mockserver contracts show: {exc.args[0]}", file=sys.stderr)
+        if args.id not in contracts.by_id:
+            import difflib
+
+            close = difflib.get_close_matches(args.id, list(contracts.by_id), n=3, cutoff=0.6)
+            hint = f" (closest: {', '.join(close)})" if close else " (see `mockserver contracts list`)"
+            print(f"mockserver contracts show: unknown operation {args.id!r}{hint}", file=sys.stderr)
             return 2
+        contract = contracts.get(args.id)
         print(json.dumps(contract.raw, indent=2, ensure_ascii=False))
     elif args.action == "openapi":
         text = json.dumps(contracts.openapi(), indent=2, ensure_ascii=False)
         if args.output:
-            with open(args.output, "w", encoding="utf-8") as fh:
-                fh.write(text + "\n")
+            try:
+                with open(args.output, "w", encoding="utf-8") as fh:
+                    fh.write(text + "\n")
+            except OSError as exc:
+                print(f"mockserver contracts openapi: cannot write -o {args.output} ({exc.strerror})", file=sys.stderr)
+                return 2
             print(f"wrote {args.output}", file=sys.stderr)
         else:
             print(text)
@@ -162,8 +155,31 @@ def cmd_contracts(args: argparse.Namespace) -> int:
     return 0
 
 
+_ARGPARSE_TYPES = {"int": "a whole number", "float": "a number"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors in the house style (`mockserver serve: --port must be ...`)."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: {_reword(message)}\n")
+        raise SystemExit(2)
+
+
+def _reword(message: str) -> str:
+    found = re.match(r"argument ([^:]+): invalid (\w+) value: (.*)$", message)
+    if found and found.group(2) in _ARGPARSE_TYPES:
+        flag = found.group(1).split("/")[-1]
+        return f"{flag} must be {_ARGPARSE_TYPES[found.group(2)]} (got {found.group(3)})"
+    found = re.match(r"argument ([^:]+): invalid choice: (.*) \(choose from (.*)\)$", message)
+    if found:
+        flag = found.group(1).split("/")[-1]
+        return f"{flag} must be one of {found.group(3).replace(chr(39), '')} (got {found.group(2)})"
+    return message
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mockserver", description="Offline stand-in for the YEScale AI API gateway.")
+    parser = _Parser(prog="mockserver", description="Offline stand-in for the YEScale AI API gateway.")
     parser.add_argument("--version", action="version", version=f"mockserver {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -196,11 +212,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from mockserver.serving import ServeError
+
     try:
         result: int = args.func(args)
     except SettingsError as exc:
-        print(f"mockserver: {exc}", file=sys.stderr)
+        print(f"mockserver {args.command}: {exc}", file=sys.stderr)
         return 2
+    except ServeError as exc:
+        print(f"mockserver {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
     return result

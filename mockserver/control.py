@@ -98,7 +98,7 @@ def _rule_routes(kind: str, parse: Any) -> list[Route]:
             for item in items:
                 given = item.get("id") if isinstance(item, dict) else None
                 rule_id = given if isinstance(given, str) else rules.new_id()
-                made.append((rule_id, parse(rule_id, item)))
+                made.append((rule_id, parse(rule_id, item, _state(request).known_operations)))
         except RuleError as exc:
             return control_error(400, str(exc), str(exc).split(":", 1)[0])
         for rule_id, rule in made:

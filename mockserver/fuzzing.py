@@ -75,9 +75,12 @@ def body_strategy(schema: dict[str, Any], components: dict[str, Any], media_type
 
 
 def plain(value: Any) -> Any:
-    """Schemathesis values as plain Python (its `Binary` file parts become bytes)."""
+    """Schemathesis values as plain Python (its `Binary` file parts become bytes, "no body" None)."""
+    from schemathesis.core import NotSet
     from schemathesis.transport.serialization import Binary
 
+    if isinstance(value, NotSet):
+        return None
     if isinstance(value, Binary):
         return bytes(value.data) if hasattr(value, "data") else str(value).encode()
     if isinstance(value, dict):
@@ -366,7 +369,7 @@ def fuzz_operation(
         try:
             ex = send_case(client, contract, case, negative=negative, api_key=api_key, base_url=base_url)
         except Exception as exc:
-            body = getattr(case, "body", None)
+            body = plain(getattr(case, "body", None))
             raise _CheckFailed(Failure(contract.id, negative, "transport", repr(exc), "", body, seed)) from None
         outcome.statuses[ex.status] = outcome.statuses.get(ex.status, 0) + 1
         for name, check in active.items():
@@ -412,14 +415,28 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
             f"mockserver fuzz needs the pytest extra (pip install 'yescale-mockserver[pytest]'): {exc}", file=sys.stderr
         )
         return 2
+    problem = _check_args(args)
+    if problem:
+        print(f"mockserver fuzz: {problem}", file=sys.stderr)
+        return 2
     contracts = load_contracts()
     wanted = args.operation or [c.id for c in sorted(contracts, key=lambda c: (c.path, c.method))]
     unknown = [op for op in wanted if op not in contracts.by_id]
     if unknown:
-        print(f"mockserver fuzz: unknown operation(s): {', '.join(unknown)}", file=sys.stderr)
+        import difflib
+
+        hints = []
+        for op in unknown:
+            close = difflib.get_close_matches(op, list(contracts.by_id), n=3, cutoff=0.6)
+            hints.append(f"{op!r}" + (f" (closest: {', '.join(close)})" if close else ""))
+        print(f"mockserver fuzz: unknown operation(s): {', '.join(hints)}", file=sys.stderr)
         return 2
     api_key = args.api_key or os.environ.get("MOCKSERVER_API_KEY") or "sk-fuzz"
     target = args.target.rstrip("/")
+    unreachable = _unreachable(target, args.timeout)
+    if unreachable:
+        print(f"mockserver fuzz: cannot reach --target {target}: {unreachable}", file=sys.stderr)
+        return 1
     failures: list[Failure] = []
     kinds = (False, True) if args.negative else (False,)
     rows: list[tuple[str, str, int, str, str]] = []
@@ -454,3 +471,32 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
     if failures:
         print(f"\n{len(failures)} failing operation run(s)", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _check_args(args: argparse.Namespace) -> str | None:
+    """The first bad flag, as one line (`--max-examples must be >= 1 (got 0)`)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(args.target)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"--target must be an http(s) URL such as http://127.0.0.1:8080 (got {args.target!r})"
+    if args.max_examples < 1:
+        return f"--max-examples must be >= 1 (got {args.max_examples})"
+    if not args.timeout > 0:
+        return f"--timeout must be > 0 (got {args.timeout})"
+    return None
+
+
+def _unreachable(target: str, timeout: float) -> str | None:
+    """Why `target` does not answer HTTP at all (any status counts as an answer), or None."""
+    import httpx
+
+    try:
+        httpx.get(target + "/", timeout=min(timeout, 10.0))
+    except httpx.ConnectError as exc:
+        return f"connection failed ({exc})"
+    except httpx.TimeoutException:
+        return "no answer within the timeout"
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None

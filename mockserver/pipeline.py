@@ -29,6 +29,7 @@ from mockserver.faults import Fault
 from mockserver.journal import Entry
 from mockserver.latency import LatencyError, Pace, output_tokens
 from mockserver.state import MockState
+from mockserver.wire import WireFaultResponse
 
 log = logging.getLogger("mockserver")
 
@@ -166,8 +167,8 @@ class Call:
     ) -> StreamingResponse:
         """Stream server-sent events. Items are a payload (`data:` only) or `(event_name, payload)`.
 
-        The contract checks each event in strict mode, and a fault's `stream_cut_after` drops the
-        connection after that many events (no terminator), as a flaky upstream would.
+        The contract checks each event in strict mode. Each event is one chunk on the wire, which is
+        what a fault's `stream_cut_after`, `stall_ms` and `malformed` count (see `mockserver.wire`).
         """
         return StreamingResponse(
             self._sse_bytes(events, terminator),
@@ -178,12 +179,9 @@ class Call:
     async def _sse_bytes(
         self, events: Iterable[Any] | AsyncIterable[Any], terminator: str | None
     ) -> AsyncIterator[bytes]:
-        cut = self.fault.stream_cut_after if self.fault else None
         strict = self.state.settings.strict_responses
         sent = 0
         async for item in _aiter(events):
-            if cut is not None and sent >= cut:
-                raise _StreamCut()
             name, payload = item if isinstance(item, tuple) else (None, item)
             if strict:
                 issues = self.contract.validate_event(name, payload)
@@ -198,18 +196,12 @@ class Call:
             if not sent % _YIELD_EVERY:
                 await asyncio.sleep(0)
         if terminator is not None:
-            if cut is not None and sent >= cut:
-                raise _StreamCut()
             yield f"data: {terminator}\n\n".encode()
 
 
 # A long stream lets other connections run every this many events. Not after each: a loop pass costs a
 # `select` call, several times what building an event does (bench/bench_stream.py).
 _YIELD_EVERY = 32
-
-
-class _StreamCut(Exception):
-    """Raised inside a streaming body to drop the connection the way a broken upstream does."""
 
 
 async def _aiter(items: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any]:
@@ -620,18 +612,10 @@ def _finish(call: Call, response: Response) -> Response:
     for uploads in call.files.values():  # handlers read uploads eagerly; unclosed spool files leak
         for upload in uploads:
             upload.file.close()
-    if isinstance(response, StreamingResponse):
-        response.body_iterator = _guard_stream(response.body_iterator)
+    fault = call.fault
+    if fault is not None and fault.on_the_wire:
+        return WireFaultResponse(response, fault)
     return response
-
-
-async def _guard_stream(body: AsyncIterable[Any]) -> AsyncIterator[Any]:
-    """Turn a deliberate stream cut into a dropped connection, not a logged server error."""
-    try:
-        async for chunk in body:
-            yield chunk
-    except _StreamCut:
-        return
 
 
 def _strict(call: Call, response: Response) -> Response:

@@ -3,15 +3,61 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import itertools
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 
 class RuleError(ValueError):
     """A rule posted to the control API is malformed; the message names the field."""
+
+
+# What a rule may match on, at its top level or under `match`.
+MATCH_FIELDS = ("operation", "method", "path", "body_regex", "body_json")
+HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
+
+@dataclasses.dataclass(frozen=True)
+class KnownOperations:
+    """The operation ids a rule may name, each with the methods it is served under (to refuse a rule
+    that could never match)."""
+
+    methods: Mapping[str, frozenset[str]]
+    # Operations that start an async task, by family (a fault's `scenario` only means something there).
+    tasks: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def of(cls, contracts: Iterable[Any]) -> KnownOperations:
+        """From contracts (anything with `id`, `method`, `aliases`, `family` and `raw`)."""
+        items = list(contracts)
+        methods = {c.id: frozenset({c.method.upper(), *(m.upper() for m, _ in c.aliases)}) for c in items}
+        tasks = {c.id: str(c.family) for c in items if isinstance(getattr(c, "raw", None), dict) and c.raw.get("task")}
+        return cls(methods, tasks)
+
+    def check(self, operation: str, method: str | None) -> None:
+        if operation not in self.methods:
+            close = difflib.get_close_matches(operation, list(self.methods), n=3, cutoff=0.6)
+            hint = f" (closest: {', '.join(close)})" if close else " (see `mockserver contracts list`)"
+            raise RuleError(f"operation: unknown operation {operation!r}{hint}")
+        allowed = self.methods[operation]
+        if method and method.upper() not in allowed:
+            raise RuleError(
+                f"method: {operation} is served under {', '.join(sorted(allowed))}, "
+                f"so a rule for {method.upper()} would never match"
+            )
+
+
+def check_fields(data: Mapping[str, Any], allowed: Iterable[str], where: str = "") -> None:
+    """Refuse keys outside `allowed`, naming them (and the nearest allowed name)."""
+    known = list(allowed)
+    for key in data:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(sorted(known))})"
+            raise RuleError(f"{where}{key}: unknown field{hint}")
 
 
 @dataclasses.dataclass
@@ -30,11 +76,8 @@ class RequestMatch:
     _body_re: re.Pattern[str] | None = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        try:
-            self._path_re = re.compile(self.path) if self.path else None
-            self._body_re = re.compile(self.body_regex, re.IGNORECASE | re.DOTALL) if self.body_regex else None
-        except re.error as exc:
-            raise RuleError(f"bad regex: {exc}") from None
+        self._path_re = _compile("path", self.path, 0)
+        self._body_re = _compile("body_regex", self.body_regex, re.IGNORECASE | re.DOTALL)
         if self.method:
             self.method = self.method.upper()
 
@@ -67,25 +110,43 @@ class RequestMatch:
         }
 
 
-def parse_match(data: Mapping[str, Any]) -> RequestMatch:
-    """Read the matching criteria of a posted rule (top level or under `match`); a bare string under
-    `match` is a body regex."""
+def _compile(field: str, pattern: str | None, flags: int) -> re.Pattern[str] | None:
+    if not pattern:
+        return None
+    try:
+        return re.compile(pattern, flags)
+    except re.error as exc:
+        raise RuleError(f"{field}: not a valid regular expression ({exc})") from None
+
+
+def parse_match(data: Mapping[str, Any], known: KnownOperations | None = None) -> RequestMatch:
+    """Read the matching criteria of a posted rule (top level, or under `match`, where a bare string is a
+    body regex). With `known`, an operation id must exist and a method must be one it is served under."""
     source = data.get("match", data)
     if isinstance(source, str):
         source = {"body_regex": source}
     if not isinstance(source, Mapping):
         raise RuleError("match: must be an object or a regex string")
+    if "match" in data:
+        check_fields(source, MATCH_FIELDS, "match.")
+        both = sorted(k for k in MATCH_FIELDS if k in data)
+        if both:
+            raise RuleError(f"{both[0]}: give the matching criteria either under match or at the top level, not both")
     out: dict[str, Any] = {}
     for key in ("operation", "method", "path", "body_regex"):
         value = source.get(key)
-        if value is not None and not isinstance(value, str):
-            raise RuleError(f"{key}: must be a string")
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise RuleError(f"{key}: must be a non-empty string")
         out[key] = value
+    if out["method"] and out["method"].upper() not in HTTP_METHODS:
+        raise RuleError(f"method: {out['method']!r} is not an HTTP method ({', '.join(sorted(HTTP_METHODS))})")
     if source.get("body_json") is not None and not isinstance(source["body_json"], Mapping):
         raise RuleError("body_json: must be an object")
     out["body_json"] = source.get("body_json")
     if not any(out.values()):
         raise RuleError("match: a rule needs operation, method, path, body_regex or body_json to match")
+    if known is not None and out["operation"]:
+        known.check(out["operation"], out["method"])
     return RequestMatch(**out)
 
 

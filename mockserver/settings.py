@@ -70,6 +70,10 @@ class Settings:
     latency_scale: float = 1.0
     # Replayed streams and answers: none (at once), recorded (the recording's own timing), scale:X.
     replay_timing: str = "none"
+    # Recording: fetch and store the media answers link to (bytes per file, bytes per cassette).
+    media: bool = True
+    media_max_bytes: int = 50 * 1024 * 1024
+    media_max_total: int = 1024 * 1024 * 1024
 
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with `changes` applied."""
@@ -116,8 +120,9 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         if "int" in text:
             return int(value)
         return str(value)
-    except (TypeError, ValueError) as exc:
-        raise SettingsError(f"{source}: setting {name!r} has a bad value {value!r} ({exc})") from None
+    except (TypeError, ValueError):
+        kind_word = "true or false" if "bool" in text else "a number" if "float" in text else "a whole number"
+        raise SettingsError(f"{source} must be {kind_word} (got {value!r})") from None
 
 
 def from_pyproject(path: Path | None = None) -> dict[str, Any]:
@@ -135,7 +140,7 @@ def from_pyproject(path: Path | None = None) -> dict[str, Any]:
         name = key.replace("-", "_")
         if name not in FIELD_TYPES:
             raise SettingsError(f"{path}: unknown setting [tool.mockserver] {key!r}")
-        out[name] = _coerce(name, value, str(path))
+        out[name] = _coerce(name, value, f"[tool.mockserver] {key} in {path}")
     return out
 
 
@@ -156,12 +161,23 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
     pyproject: Path | None = None,
 ) -> Settings:
-    """Merge defaults ← pyproject ← environment ← CLI flags (flags given as None are ignored)."""
+    """Merge defaults ← pyproject ← environment ← CLI flags (flags given as None are ignored), then check
+    every value (`SettingsError` names the first bad one by where it came from)."""
+    from mockserver.setting_checks import problems
+
     merged: dict[str, Any] = {}
-    merged.update(from_pyproject(pyproject))
-    merged.update(from_env(environ))
+    sources: dict[str, str] = {}
+    for name, value in from_pyproject(pyproject).items():
+        merged[name], sources[name] = value, f"[tool.mockserver] {name}"
+    for name, value in from_env(environ).items():
+        merged[name], sources[name] = value, ENV_PREFIX + name.upper()
     for key, value in (cli or {}).items():
         if value is None or (isinstance(value, (list, tuple)) and not value):
             continue
-        merged[key] = _coerce(key, value, f"--{key.replace('_', '-')}")
-    return Settings(**merged)
+        flag = f"--{key.replace('_', '-')}"
+        merged[key], sources[key] = _coerce(key, value, flag), flag
+    settings = Settings(**merged)
+    found = problems(settings, sources)
+    if found:
+        raise SettingsError(found[0])
+    return settings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import random
 import threading
@@ -16,6 +17,7 @@ from mockserver.faults import Faults
 from mockserver.journal import Journal
 from mockserver.keyed_random import KeyedRandom
 from mockserver.latency import Pace, Profiles, asks_to_think, check_scale, load_profiles, mode_from_header, realistic
+from mockserver.rules import KnownOperations
 from mockserver.settings import Settings
 from mockserver.stubs import Stubs
 
@@ -86,8 +88,13 @@ class MockState:
             latency_scale=check_scale(settings.latency_scale),
         )
         if settings.stubs:
-            state.stubs.load_dir(settings.stubs)
+            state.stubs.load_dir(settings.stubs, state.known_operations)
         return state
+
+    @functools.cached_property
+    def known_operations(self) -> KnownOperations:
+        """The operation ids fault and stub rules may name."""
+        return KnownOperations.of(self.contracts)
 
     def envelope(self, vendor: str) -> Envelope:
         """The error envelope `vendor`'s operations answer in."""
@@ -134,6 +141,6 @@ class MockState:
         self.clock.reset()
         self.latency_override = None
         if self.settings.stubs:
-            self.stubs.load_dir(self.settings.stubs)
+            self.stubs.load_dir(self.settings.stubs, self.known_operations)
         for hook in self.on_reset:
             hook()

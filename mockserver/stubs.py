@@ -8,10 +8,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from mockserver.rules import RequestMatch, RuleBook, RuleError, parse_match
+from mockserver.rules import MATCH_FIELDS, KnownOperations, RequestMatch, RuleBook, RuleError, check_fields, parse_match
 
 # What a stub may fix; families read the keys they understand.
 REPLY_KEYS = ("content", "tool_calls", "reasoning", "finish_reason", "json")
+STUB_FIELDS = ("id", "match", *MATCH_FIELDS, *REPLY_KEYS, "reply", "response", "times")
+RESPONSE_FIELDS = ("status", "body", "headers")
 
 
 @dataclasses.dataclass
@@ -36,16 +38,22 @@ class Stub:
         }
 
 
-def parse_stub(rule_id: str, data: Mapping[str, Any]) -> Stub:
-    """Build a `Stub` from the JSON posted to `/__mock/stubs`, naming the bad field on error."""
+def parse_stub(rule_id: str, data: Mapping[str, Any], known: KnownOperations | None = None) -> Stub:
+    """Build a `Stub` from the JSON posted to `/__mock/stubs`, naming the bad field on error (unknown
+    fields and, with `known`, unknown operations are refused)."""
     if not isinstance(data, Mapping):
         raise RuleError("body: a stub is a JSON object")
-    match = parse_match(data)
+    check_fields(data, STUB_FIELDS)
+    match = parse_match(data, known)
     reply = {k: data[k] for k in REPLY_KEYS if k in data}
     if "reply" in data:
         if not isinstance(data["reply"], Mapping):
             raise RuleError("reply: must be an object")
+        check_fields(data["reply"], REPLY_KEYS, "reply.")
         reply.update(data["reply"])
+    for key in ("reasoning", "finish_reason"):
+        if key in reply and not isinstance(reply[key], str):
+            raise RuleError(f"{key}: must be a string")
     if "content" in reply and not isinstance(reply["content"], str):
         raise RuleError("content: must be a string")
     if "tool_calls" in reply:
@@ -56,15 +64,19 @@ def parse_stub(rule_id: str, data: Mapping[str, Any]) -> Stub:
     if response is not None:
         if not isinstance(response, Mapping):
             raise RuleError("response: must be an object with status, body and headers")
+        check_fields(response, RESPONSE_FIELDS, "response.")
         status = response.get("status", 200)
-        if not isinstance(status, int) or not 100 <= status <= 599:
-            raise RuleError("response.status: must be an HTTP status between 100 and 599")
+        if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+            raise RuleError(f"response.status: must be an HTTP status between 100 and 599 (got {status!r})")
+        headers = response.get("headers")
+        if headers is not None and not isinstance(headers, Mapping):
+            raise RuleError("response.headers: must be an object of header name to value")
         response = {"status": status, "body": response.get("body"), "headers": dict(response.get("headers") or {})}
     if not reply and response is None:
         raise RuleError("reply: a stub needs reply content (content, tool_calls, ...) or a response")
     times = data.get("times")
-    if times is not None and (not isinstance(times, int) or times < 0):
-        raise RuleError("times: must be a whole number >= 0")
+    if times is not None and (not isinstance(times, int) or isinstance(times, bool) or times < 1):
+        raise RuleError(f"times: must be a whole number >= 1 (got {times!r})")
     return Stub(id=rule_id, match=match, reply=reply, response=response, times=times)
 
 
@@ -83,15 +95,25 @@ class Stubs(RuleBook[Stub]):
                 return stub
         return None
 
-    def load_dir(self, folder: str | Path) -> int:
-        """Load every `*.json` file in `folder` (one stub or a list of stubs each); return how many."""
+    def load_dir(self, folder: str | Path, known: KnownOperations | None = None) -> int:
+        """Load every `*.json` file in `folder` (one stub or a list of stubs each); return how many.
+
+        A folder that does not exist, a file that is not JSON and a malformed stub raise `RuleError`
+        naming the file."""
         count = 0
-        for file in sorted(Path(folder).glob("*.json")):
-            data = json.loads(file.read_text(encoding="utf-8"))
+        root = Path(folder)
+        if not root.is_dir():
+            raise RuleError(f"stubs: {folder} is not a folder")
+        for file in sorted(root.glob("*.json")):
+            try:
+                data = json.loads(file.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise RuleError(f"{file}: not a readable JSON file ({exc})") from None
             for item in data if isinstance(data, list) else [data]:
                 try:
-                    rule_id = item.get("id") or self.new_id()
-                    self.add(rule_id, parse_stub(rule_id, item))
+                    given = item.get("id") if isinstance(item, Mapping) else None
+                    rule_id = given if isinstance(given, str) and given else self.new_id()
+                    self.add(rule_id, parse_stub(rule_id, item, known))
                 except RuleError as exc:
                     raise RuleError(f"{file}: {exc}") from None
                 count += 1

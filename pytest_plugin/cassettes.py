@@ -1,8 +1,8 @@
 """The `cassette` marker: its arguments, the settings merge, and where a test's cassette lives.
 
 Settings merge in one direction, as in pytest-recording: the `mockserver_cassette_config` fixture,
-then the marker's arguments, then the command line (`--record-mode`, `--mockserver-upstream`,
-`--cassette-dir`, only when given).
+then the marker's arguments, then the command line (`--record-mode`, `--mockserver-base-url`,
+`--mockserver-upstream`, `--cassette-dir`, only when given). The upstream defaults to the base URL.
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ class CassetteSpec:
     path: Path
     record_mode: str = "none"
     match_on: tuple[str, ...] = DEFAULT_MATCH_ON
+    # Where recordings come from (default: the base URL), and what the test's code calls (intercepted).
     upstream: str = DEFAULT_UPSTREAM
+    base_url: str = DEFAULT_UPSTREAM
     # Further recording settings from the config fixture (e.g. redact_headers), passed through as is.
     extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -141,11 +143,24 @@ def resolve(
     merged.update({k: v for k, v in cli.items() if v is not None})
     record_mode = check_record_mode(merged.pop("record_mode", "none"))
     match_on = check_match_on(list(merged.pop("match_on", DEFAULT_MATCH_ON)))
-    upstream = str(merged.pop("upstream", None) or DEFAULT_UPSTREAM).rstrip("/")
+    base_url = check_url("base_url", str(merged.pop("base_url", None) or DEFAULT_UPSTREAM))
+    upstream = check_url("upstream", str(merged.pop("upstream", None) or base_url))
     cassette_dir = merged.pop("cassette_dir", None)
     root = Path(cassette_dir) if cassette_dir else test_path.parent / "cassettes"
     name = merged.pop("name", None) or safe_file_name(test_name)
     file = root / test_path.stem / name
     if file.suffix not in (".yaml", ".yml", ".json"):
         file = file.with_name(file.name + ".yaml")
-    return CassetteSpec(path=file, record_mode=record_mode, match_on=match_on, upstream=upstream, extra=merged)
+    return CassetteSpec(
+        path=file, record_mode=record_mode, match_on=match_on, upstream=upstream, base_url=base_url, extra=merged
+    )
+
+
+def check_url(name: str, value: str) -> str:
+    """`value` without a trailing slash, if it is an http(s) URL with a host; else `CassetteUsageError`."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CassetteUsageError(f"{name} must be an http(s) URL such as https://api.yescale.io, got {value!r}")
+    return value.rstrip("/")

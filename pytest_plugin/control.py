@@ -22,7 +22,16 @@ QUOTA_PER_USD = 500_000
 
 
 class ControlError(AssertionError):
-    """The control API refused a request (e.g. a malformed fault rule); the message names the field."""
+    """The control API refused a request (e.g. a malformed fault rule); the message names the field.
+
+    `.status` is the HTTP status, `.field` the field the emulator named (`operation`, `status`, ...) and
+    `.detail` its message alone (`operation: unknown operation 'chat_completion' (closest: ...)`)."""
+
+    def __init__(self, message: str, *, status: int = 0, field: str | None = None, detail: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.field = field
+        self.detail = detail or message
 
 
 class BudgetExceeded(AssertionError):
@@ -74,8 +83,13 @@ class Emulator:
         full = path if path.startswith("/__mock") else "/__mock/" + path.lstrip("/")
         status, payload = self._send(method.upper(), full, body)
         if status >= 400:
-            message = payload.get("error", {}).get("message") if isinstance(payload, dict) else None
-            raise ControlError(f"{method.upper()} {full} answered {status}: {message or payload!r}")
+            error = payload.get("error") if isinstance(payload, dict) else None
+            message = error.get("message") if isinstance(error, dict) else None
+            field = error.get("param") if isinstance(error, dict) else None
+            detail = str(message or payload)
+            raise ControlError(
+                f"{method.upper()} {full} answered {status}: {detail}", status=status, field=field, detail=detail
+            )
         return payload
 
     def reset(self) -> None:
@@ -117,7 +131,9 @@ class Emulator:
 
     def fault(self, rule: Mapping[str, Any] | None = None, /, **fields: Any) -> dict[str, Any]:
         """Inject a fault rule (`operation`/`path`/`method`/`match` + `status`, `body`, `latency_ms`,
-        `times`, `probability`, `retry_after`, `stream_cut_after`); returns the rule as stored."""
+        `times`, `probability`, `retry_after`, and the wire faults `stream_cut_after`, `ttfb_ms`,
+        `stall_ms`, `reset`, `malformed`); returns the rule as stored. A rule the emulator refuses (an
+        unknown operation or field, a bad regex, a status outside 100..599) raises `ControlError`."""
         result: dict[str, Any] = self.control("POST", "faults", {**(rule or {}), **fields})
         return result
 

@@ -55,7 +55,6 @@ class AppThread:
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._stop: asyncio.Event | None = None
-        self._transport = httpx.ASGITransport(app=app)
 
     # -- life cycle ---------------------------------------------------------------------------
     def start(self) -> AppThread:
@@ -124,11 +123,109 @@ class AppThread:
         return asyncio.run_coroutine_threadsafe(self._answer(request), self.loop)
 
     async def _answer(self, request: httpx.Request) -> httpx.Response:
-        # A fresh request: the caller's stream belongs to the caller's loop or thread.
-        fresh = httpx.Request(request.method, request.url, headers=request.headers, content=request.content)
-        response = await self._transport.handle_async_request(fresh)
-        content = await response.aread()
-        return httpx.Response(response.status_code, headers=response.headers, content=content, request=request)
+        """Run the app for `request` on this loop; a connection the app drops (a wire fault) becomes the
+        error the caller's HTTP stack raises for a dropped connection (see `_dropped_error`)."""
+        status, headers, chunks, dropped = await _drive(self.app, request)
+        flavour = request.extensions.get(VIA_EXTENSION)
+        if status is None or (dropped and dropped.reset):
+            raise _dropped_error(flavour, "Server disconnected without sending a response.")
+        if dropped is not None:
+            stream = _CutStream(chunks, flavour)
+            return httpx.Response(status, headers=headers, stream=stream, request=request)
+        return httpx.Response(status, headers=headers, content=b"".join(chunks), request=request)
+
+
+async def _drive(app: Any, request: httpx.Request) -> tuple[int | None, list[tuple[bytes, bytes]], list[bytes], Any]:
+    """Call the ASGI app once (as `httpx.ASGITransport` does) and collect its answer: status, headers,
+    body chunks, and the `ConnectionDropped` it raised, if any. Other exceptions propagate."""
+    from mockserver.wire import ConnectionDropped
+
+    url = request.url
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": request.method,
+        "headers": [(k.lower(), v) for k, v in request.headers.raw],
+        "scheme": url.scheme,
+        "path": url.path,
+        "raw_path": url.raw_path.split(b"?")[0],
+        "query_string": url.query,
+        "server": (url.host, url.port),
+        "client": ("127.0.0.1", 123),
+        "root_path": "",
+    }
+    body = request.content
+    sent_body = False
+    done = asyncio.Event()
+    status: int | None = None
+    headers: list[tuple[bytes, bytes]] = []
+    chunks: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent_body
+        if not sent_body:
+            sent_body = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await done.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status, headers
+        if message["type"] == "http.response.start":
+            status, headers = message["status"], list(message.get("headers", []))
+        elif message["type"] == "http.response.body":
+            if message.get("body"):
+                chunks.append(message["body"])
+            if not message.get("more_body", False):
+                done.set()
+
+    dropped: Any = None
+    try:
+        await app(scope, receive, send)
+    except ConnectionDropped as exc:
+        dropped = exc
+    except BaseExceptionGroup as group:
+        found, rest = group.split(ConnectionDropped)
+        if rest is not None or found is None:
+            raise
+        dropped = found.exceptions[0]
+    finally:
+        done.set()
+    return status, headers, chunks, dropped
+
+
+def _dropped_error(flavour: Any, message: str) -> Exception:
+    """httpcore's (or httpcore2's) RemoteProtocolError, which httpx (httpx2) turns into its own."""
+    if flavour == HTTPCORE2_MOCKER:
+        import httpcore2
+
+        return httpcore2.RemoteProtocolError(message)
+    import httpcore
+
+    return httpcore.RemoteProtocolError(message)
+
+
+class _CutStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """The chunks an answer got out before its connection was dropped, then the dropped-connection error."""
+
+    def __init__(self, chunks: list[bytes], flavour: Any) -> None:
+        self.chunks = chunks
+        self.flavour = flavour
+
+    def _error(self) -> Exception:
+        return _dropped_error(
+            self.flavour, "peer closed connection without sending complete message body (incomplete chunked read)"
+        )
+
+    def __iter__(self) -> Any:
+        yield from self.chunks
+        raise self._error()
+
+    async def __aiter__(self) -> Any:
+        for chunk in self.chunks:
+            yield chunk
+        raise self._error()
 
 
 class _Lifespan:

@@ -37,11 +37,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             },
         ),
         (
+            "--mockserver-base-url",
+            {
+                "dest": "mockserver_base_url",
+                "metavar": "URL",
+                "help": "what your code calls and what mockserver_respx intercepts (default https://api.yescale.io)",
+            },
+        ),
+        (
             "--mockserver-upstream",
             {
                 "dest": "mockserver_upstream",
                 "metavar": "URL",
-                "help": "the real service cassettes are recorded from (default https://api.yescale.io)",
+                "help": "where cassettes are recorded from (default: the base URL), e.g. a staging or loopback gateway",
             },
         ),
         (
@@ -128,6 +136,7 @@ def mockserver_cassette(request: pytest.FixtureRequest, mockserver_cassette_conf
     config = request.config
     cli = {
         "record_mode": config.getoption("record_mode", None),
+        "base_url": config.getoption("mockserver_base_url", None),
         "upstream": config.getoption("mockserver_upstream", None),
         "cassette_dir": _cli_path(config, config.getoption("mockserver_cassette_dir", None)),
     }
@@ -172,15 +181,26 @@ def mockserver(
 
 
 @pytest.fixture
-def mockserver_app(mockserver_settings: Any) -> Any:
+def mockserver_app(request: pytest.FixtureRequest, mockserver_settings: Any) -> Any:
     """A fresh emulator as an ASGI app: `httpx.AsyncClient(transport=httpx.ASGITransport(app=mockserver_app),
-    base_url="https://api.yescale.io")`. Media links it hands out point at https://api.yescale.io."""
+    base_url="https://api.yescale.io")`. Media links it hands out point at the base URL
+    (`--mockserver-base-url`, default https://api.yescale.io)."""
     from mockserver.app import create_app
 
     settings = mockserver_settings
     if not settings.public_url:
-        settings = settings.replace(public_url="https://api.yescale.io")
+        settings = settings.replace(public_url=_base_url(request.config))
     return create_app(settings)
+
+
+def _base_url(config: pytest.Config) -> str:
+    from pytest_plugin.cassettes import check_url
+
+    value = config.getoption("mockserver_base_url", None) or "https://api.yescale.io"
+    try:
+        return check_url("--mockserver-base-url", value)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 @pytest.fixture
@@ -190,8 +210,9 @@ def mockserver_respx(
     mockserver_settings: Any,
     mockserver_cassette: CassetteSpec | None,
 ) -> Iterator[Emulator]:
-    """In-process, no sockets: every httpx or httpx2 request (sync or async) to https://api.yescale.io
-    is answered by the emulator (or the test's cassette); anything else passes through.
+    """In-process, no sockets: every httpx or httpx2 request (sync or async) to the base URL
+    (`--mockserver-base-url`, default https://api.yescale.io) is answered by the emulator (or the test's
+    cassette, recorded from `--mockserver-upstream`); anything else passes through.
 
     Unmodified `openai.OpenAI(base_url="https://api.yescale.io/v1")`, `anthropic.Anthropic(...)` and
     `genai.Client(...)` work. The handle has the helpers of `mockserver` plus `.app` and `.router`
@@ -199,8 +220,8 @@ def mockserver_respx(
     """
     from pytest_plugin.recording import in_process
 
-    upstream = request.config.getoption("mockserver_upstream", None) or "https://api.yescale.io"
-    with in_process(mockserver_app, mockserver_settings, mockserver_cassette, upstream) as handle:
+    base_url = mockserver_cassette.base_url if mockserver_cassette is not None else _base_url(request.config)
+    with in_process(mockserver_app, mockserver_settings, mockserver_cassette, base_url) as handle:
         yield handle
 
 

@@ -84,10 +84,11 @@ def cassette_app(spec: CassetteSpec, settings: Any, emulator_app: Any = None) ->
 
 @contextlib.contextmanager
 def in_process(
-    emulator_app: Any, settings: Any, cassette: CassetteSpec | None, upstream: str
+    emulator_app: Any, settings: Any, cassette: CassetteSpec | None, base_url: str
 ) -> Iterator[InProcessEmulator]:
-    """Answer httpx/httpx2 requests to `upstream` from the emulator (or the cassette) until the block ends."""
-    url = (cassette.upstream if cassette is not None else upstream).rstrip("/")
+    """Answer httpx/httpx2 requests to `base_url` from the emulator (or the cassette, which records from
+    `cassette.upstream`) until the block ends."""
+    url = base_url.rstrip("/")
     app = emulator_app if cassette is None else cassette_app(cassette, settings, emulator_app)
     with AppThread(app) as runner:
         router = YEScaleRouter()

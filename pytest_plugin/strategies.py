@@ -89,13 +89,22 @@ def _mutations(contract: Any) -> Any:
     return st.composite(mutate)() if isinstance(schema, dict) and schema.get("type") == "object" else st.nothing()
 
 
-def responses(op: str, status: int | str = 200) -> Any:
+SHAPES = ("sdk", "contract")
+
+
+def responses(op: str, status: int | str = 200, *, shape: str = "sdk") -> Any:
     """Response bodies valid under operation `op`'s contract for `status` (`4XX` ranges and `default` apply).
 
-    For the unhappy path, `responses(op, 400)` gives the family's error envelope.
+    `shape="sdk"` (the default) narrows the contract to what its documented examples show, so the official
+    SDKs' typed models parse every body (see `pytest_plugin.sdk_shape`); `shape="contract"` keeps the
+    contract's looser shape (fields an SDK requires may be missing). For the unhappy path,
+    `responses(op, 400)` gives the family's error envelope.
     """
     from mockserver import fuzzing
+    from pytest_plugin.sdk_shape import sdk_schema
 
+    if shape not in SHAPES:
+        raise ValueError(f"shape must be one of {', '.join(SHAPES)}, got {shape!r}")
     contract = _contract(op)
     status = str(status)
     doc = _contracts().openapi()
@@ -106,6 +115,13 @@ def responses(op: str, status: int | str = 200) -> Any:
             schema = (content.get("application/json") or {}).get("schema")
             if schema is None:
                 raise ValueError(f"{op} answers {status} with no JSON body (content: {sorted(content) or 'none'})")
+            if shape == "sdk":
+                shown = [
+                    e["response"]
+                    for e in contract.examples
+                    if str(e.get("status", 200)) == status and isinstance(e.get("response"), (dict, list))
+                ]
+                schema = sdk_schema(schema, doc["components"], shown)
             return fuzzing.body_strategy(schema, doc["components"])
     raise ValueError(f"{op} documents no {status} answer (documented: {', '.join(documented)})")
 

@@ -47,6 +47,16 @@ def register(subparsers: Any, *, add_server_flags: AddFlags, add_emulator_flags:
     )
     _flag(record, "--public-url", dest="public_url", help="URL the upstream can reach this proxy at (callback capture)")
     _flag(record, "--fallback", choices=["error", "emulate"], help="what answers a miss in none/once mode")
+    _flag(
+        record,
+        "--no-media",
+        dest="media",
+        action="store_const",
+        const=False,
+        help="do not fetch and store the media answers link to (replay then cannot serve it)",
+    )
+    _flag(record, "--media-max-bytes", dest="media_max_bytes", type=int, help="largest media file stored (50 MB)")
+    _flag(record, "--media-max-total", dest="media_max_total", type=int, help="media stored per cassette (1 GB)")
     _matching_flags(record)
     record.set_defaults(func=cmd_record)
 
@@ -141,6 +151,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from mockserver.contracts import ContractError, load_contracts
     from mockserver.recording.verify import verify_paths
 
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        print(f"mockserver verify: {missing[0]} does not exist", file=sys.stderr)
+        return 2
+    if args.contracts_root and not Path(args.contracts_root).is_dir():
+        print(f"mockserver verify: --contracts {args.contracts_root} is not a folder", file=sys.stderr)
+        return 2
+    if args.junit_xml and not Path(args.junit_xml).resolve().parent.is_dir():
+        print(f"mockserver verify: --junit-xml {args.junit_xml}: its folder does not exist", file=sys.stderr)
+        return 2
     try:
         contracts = load_contracts(args.contracts_root)
     except ContractError as exc:

@@ -15,6 +15,7 @@ from typing import Any
 from mockserver.recording.cassettes import Cassette, Interaction, RecordedRequest
 from mockserver.recording.filters import RequestFilter
 from mockserver.recording.matchers import MatchOptions, canonical_body, explain, json_distance, match_key
+from mockserver.recording.media import notes_of
 from mockserver.recording.wire import asgi_headers, pack_headers
 
 _SCAN_LIMIT = 5000
@@ -40,6 +41,7 @@ class Entry:
     head: bytes = b""
     body: bytes = b""
     streamed: bool = False
+    media: tuple[dict[str, Any], ...] = ()  # the media notes of the answer (links to rewrite on replay)
 
     @property
     def where(self) -> str:
@@ -52,6 +54,9 @@ class Entry:
         if not self.streamed:
             extra.append(("content-length", str(len(resp.body))))
         self.head = pack_headers(asgi_headers(resp.headers, *extra))
+        notes = notes_of(self.interaction)
+        if notes:
+            self.media = tuple(notes)
         return self
 
 
@@ -91,6 +96,9 @@ class CassetteLibrary:
         self.request_filter = request_filter
         self._slots: dict[tuple[Hashable, ...], Entry | _Slot] = {}
         self._by_path: dict[str, list[Entry]] = {}
+        # Stored media by file name: (path, content type); cassettes recorded with --no-media.
+        self.media_files: dict[str, tuple[Path, str]] = {}
+        self.media_off: list[Path] = []
         self.entries: list[Entry] = []
         self.cassettes: list[Path] = []
         for cassette in cassettes:
@@ -109,7 +117,11 @@ class CassetteLibrary:
             self.cassettes.append(cassette.path)
         added: dict[int, Entry] = {}
         clean = self.redacted_with is not None and cassette.meta.get("redacted_with") == self.redacted_with
+        media_off = cassette.meta.get("media") == "off"
+        if media_off and cassette.path is not None:
+            self.media_off.append(cassette.path)
         for index, item in enumerate(cassette.interactions):
+            self._index_media(cassette, item)
             if item.kind == "callback":
                 target = added.get(item.callback_of) if item.callback_of is not None else None
                 if target is not None:
@@ -117,6 +129,8 @@ class CassetteLibrary:
                 continue
             key = match_key(item.request, self.match_on, self.options) if clean else self.key_of(item.request)
             entry = Entry(item, cassette.path, index, key).prepare()
+            if media_off:
+                entry.head += b"\nx-mockserver-media\0not-recorded"
             added[index] = entry
             self.entries.append(entry)
             slot = self._slots.get(entry.key)
@@ -127,6 +141,13 @@ class CassetteLibrary:
             else:
                 slot.entries.append(entry)
             self._by_path.setdefault(item.request.path, []).append(entry)
+
+    def _index_media(self, cassette: Cassette, item: Interaction) -> None:
+        folder = cassette.path.parent if cassette.path is not None else Path(".")
+        for note in notes_of(item):
+            file, content_type = note.get("file"), note.get("content_type")
+            if isinstance(file, str) and isinstance(content_type, str):
+                self.media_files[Path(file).name] = (folder / file, content_type)
 
     def take(self, key: tuple[Hashable, ...]) -> Entry | None:
         """The next recorded answer for `key` (the last one again once all were played), or None."""

@@ -40,6 +40,7 @@ from mockserver.recording.cassettes import (
     render_cassette,
 )
 from mockserver.recording.filters import RedactionRules, redact_interaction
+from mockserver.recording.media_capture import MediaRecorder, auth_headers
 from mockserver.recording.persist import CoalescingWriter
 from mockserver.recording.replay import EnvelopeFinder, callback_url
 from mockserver.recording.wire import asgi_headers
@@ -128,6 +129,7 @@ class Forwarder:
         contracts: Contracts,
         own_url: str | None,
         transport: httpx.AsyncBaseTransport | None = None,
+        media: MediaRecorder | None = None,
     ) -> None:
         parts = urlsplit(upstream.rstrip("/"))
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -140,6 +142,7 @@ class Forwarder:
         self.family = EnvelopeFinder(contracts)
         self.own_url = own_url.rstrip("/") if own_url else None
         self.transport = transport
+        self.media = media
         self._routes: dict[str, _CallbackRoute] = {}
         self._clients: dict[int, httpx.AsyncClient] = {}
 
@@ -215,7 +218,10 @@ class Forwarder:
             operation=contract.id if contract else None,
             recorded_at=utc_now(),
         )
-        index = self.target.append(redact_interaction(item, self.rules))
+        stored = redact_interaction(item, self.rules)
+        if self.media is not None:
+            await self.media.capture(client, item, stored, auth_headers(request.headers))
+        index = self.target.append(stored)
         if route is not None:
             route.index = index
             route.submitted = time.monotonic()
@@ -282,7 +288,9 @@ class Forwarder:
             after=time.monotonic() - route.submitted,
             recorded_at=utc_now(),
         )
-        item = redact_interaction(item, self.rules)
+        raw_item, item = item, redact_interaction(item, self.rules)
+        if self.media is not None:
+            await self.media.capture(self.client(), raw_item, item, [], skip=(route.client_url,))
         if route.index is None:
             route.pending.append(item)
         else:

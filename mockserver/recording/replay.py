@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,11 +17,13 @@ import orjson
 
 from mockserver.contracts import Contracts
 from mockserver.errors import ApiError, Envelope, error_response
-from mockserver.recording.cassettes import Interaction, RecordedRequest
+from mockserver.recording.cassettes import Interaction, RecordedRequest, RecordedResponse
 from mockserver.recording.library import Entry
 from mockserver.recording.matchers import CALLBACK_FIELDS
-from mockserver.recording.wire import unpack_headers
+from mockserver.recording.media import link_mapping, notes_of, rewrite
+from mockserver.recording.wire import asgi_headers, pack_headers, unpack_headers
 from mockserver.registry import load_families
+from mockserver.setting_checks import replay_delay_factor
 from mockserver.settings import Settings
 
 log = logging.getLogger("mockserver.recording")
@@ -34,37 +35,50 @@ Scope = dict[str, Any]
 def replay_speed(settings: Settings) -> float:
     """How fast recorded timing replays (0: at once) from `--replay-timing none|recorded|scale:X`, where
     X multiplies the recorded delays, or the older `--replay-speed` (a divisor). Both at once is refused."""
-    timing = settings.replay_timing.strip().lower()
-    if timing in ("", "none"):
+    factor = replay_delay_factor(settings.replay_timing)
+    if factor is None:
+        raise ValueError(
+            f"--replay-timing must be none, recorded or scale:X with X >= 0 (got {settings.replay_timing!r})"
+        )
+    if settings.replay_timing.strip().lower() in ("", "none"):
         return settings.replay_speed
     if settings.replay_speed:
         raise ValueError("--replay-timing and --replay-speed both set the replay's pace: give one")
-    if timing == "recorded":
-        return 1.0
-    if timing.startswith("scale:"):
-        try:
-            factor = float(timing[len("scale:") :])
-        except ValueError:
-            factor = -1.0
-        if math.isfinite(factor) and factor >= 0:
-            return 1 / factor if factor else 0.0
-    raise ValueError(f"--replay-timing must be none, recorded or scale:X with X >= 0 (got {settings.replay_timing!r})")
+    return 1 / factor if factor else 0.0
 
 
-async def play(entry: Entry, send: Send, *, speed: float = 0.0, head_only: bool = False) -> None:
-    """Send the recorded response of `entry`; a stream goes out chunk by chunk as it was recorded."""
+Rewritten = tuple[bytes, bytes, RecordedResponse]  # packed head, body, response (for a stream's pieces)
+
+
+def with_media_links(entry: Entry, base: str) -> Rewritten:
+    """`entry`'s answer with its recorded media links pointing at the replay server's media route."""
+    resp = entry.interaction.response
+    body, chunks = rewrite(resp.body, link_mapping(list(entry.media), base), resp.chunks)
+    extra = [("x-mockserver-cassette", entry.where)]
+    if not entry.streamed:
+        extra.append(("content-length", str(len(body))))
+    head = pack_headers(asgi_headers(resp.headers, *extra))
+    return head, body, RecordedResponse(resp.status, resp.headers, body, chunks=chunks)
+
+
+async def play(
+    entry: Entry, send: Send, *, speed: float = 0.0, head_only: bool = False, rewritten: Rewritten | None = None
+) -> None:
+    """Send the recorded response of `entry` (or its `rewritten` form); a stream goes out chunk by chunk
+    as it was recorded."""
     # Only the entry's packed head and body are touched for a plain answer (see `Entry`).
+    head, body, response = rewritten or (entry.head, entry.body, entry.interaction.response)
     if speed > 0 and entry.interaction.response.elapsed:
         await asyncio.sleep(entry.interaction.response.elapsed / speed)
-    await send({"type": "http.response.start", "status": entry.status, "headers": unpack_headers(entry.head)})
+    await send({"type": "http.response.start", "status": entry.status, "headers": unpack_headers(head)})
     if head_only:
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         return
     if not entry.streamed:
-        await send({"type": "http.response.body", "body": entry.body, "more_body": False})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
         return
     previous = 0.0
-    for at, piece in entry.interaction.response.pieces():
+    for at, piece in response.pieces():
         if speed > 0 and at > previous:
             await asyncio.sleep((at - previous) / speed)
             previous = at
@@ -115,7 +129,11 @@ def callback_url(body: bytes | None) -> tuple[str, str] | None:
 
 
 async def deliver_callbacks(
-    callbacks: Sequence[Interaction], recorded: RecordedRequest, incoming: RecordedRequest, speed: float
+    callbacks: Sequence[Interaction],
+    recorded: RecordedRequest,
+    incoming: RecordedRequest,
+    speed: float,
+    media_base: str | None = None,
 ) -> None:
     """POST the recorded callbacks of a submit to the URL the replayed request asked for."""
     target = callback_url(incoming.body)
@@ -130,6 +148,9 @@ async def deliver_callbacks(
                 await asyncio.sleep((at - previous) / speed)
                 previous = at
             body = item.request.body or b""
+            notes = notes_of(item)
+            if notes and media_base:
+                body, _ = rewrite(body, link_mapping(notes, media_base))
             if original is not None:
                 body = body.replace(original[1].encode(), target[1].encode())
             content_type = item.request.header("content-type") or "application/json"

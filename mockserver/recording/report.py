@@ -34,6 +34,8 @@ class OperationReport:
     confidence: str
     interactions: int = 0
     drift: dict[tuple[str, str, str], Drift] = dataclasses.field(default_factory=dict)
+    # Recorded media per link field: "content type + size class" -> how many.
+    media: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -85,6 +87,9 @@ def report_text(report: Report) -> str:
         status = "OK   " if op.ok else "DRIFT"
         lines.append(f"{status}  {op.operation} ({op.family}, {op.confidence}): {op.interactions} interactions")
         lines.extend(f"       {d.line()}" for d in sorted(op.drift.values(), key=lambda d: (d.kind, d.where, d.path)))
+        for field, seen in sorted(op.media.items()):
+            kinds = ", ".join(f"{label} x{n}" for label, n in sorted(seen.items()))
+            lines.append(f"       media {field}: {kinds}")
     for label, count in sorted(report.uncovered.items()):
         lines.append(f"NOTE   no contract covers {label} ({count} interactions)")
     if report.confirmed_inferred:

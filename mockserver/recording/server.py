@@ -17,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -27,9 +28,18 @@ from mockserver.recording.cassettes import CASSETTE_SUFFIXES, Cassette, Recorded
 from mockserver.recording.filters import RedactionRules, request_filter
 from mockserver.recording.library import CassetteLibrary, describe_candidates, describe_miss
 from mockserver.recording.matchers import MatchOptions, check_match_on
+from mockserver.recording.media import MEDIA_ROUTE, MediaLimits, media_base, valid_name
+from mockserver.recording.media_capture import MediaRecorder
 from mockserver.recording.modes import Plan, RecordMode, plan_for
 from mockserver.recording.proxy import CALLBACK_PATH, Forwarder, RecordingTarget
-from mockserver.recording.replay import EnvelopeFinder, deliver_callbacks, play, replay_speed, send_miss
+from mockserver.recording.replay import (
+    EnvelopeFinder,
+    deliver_callbacks,
+    play,
+    replay_speed,
+    send_miss,
+    with_media_links,
+)
 from mockserver.settings import Settings
 from mockserver.version import __version__
 
@@ -136,9 +146,12 @@ class CassetteApp:
                 if self.observer is not None:
                     self.observer.event("played", request.method, request.path)
                 speed = self.speed
-                await play(entry, send, speed=speed, head_only=request.method == "HEAD")
+                base = media_base(self.settings.public_url, scope)
+                rewritten = with_media_links(entry, base) if entry.media else None
+                await play(entry, send, speed=speed, head_only=request.method == "HEAD", rewritten=rewritten)
                 if entry.callbacks:
-                    self._spawn(deliver_callbacks(entry.callbacks, entry.interaction.request, request, speed))
+                    recorded = entry.interaction.request
+                    self._spawn(deliver_callbacks(entry.callbacks, recorded, request, speed, base))
                 return
         if self.forwarder is not None and self.plan.record:
             await self.forwarder.forward(request, _raw_path(scope), scope, receive, send)
@@ -168,6 +181,9 @@ class CassetteApp:
 
     async def _control(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         path: str = scope["path"]
+        if path.startswith(MEDIA_ROUTE) and scope["method"] in ("GET", "HEAD"):
+            await self._media(scope, receive, send, path[len(MEDIA_ROUTE) :])
+            return
         if path.startswith(CALLBACK_PATH) and scope["method"] == "POST" and self.forwarder is not None:
             body = await _read_body(receive, self.settings.max_body_bytes)
             token = path[len(CALLBACK_PATH) :]
@@ -189,6 +205,8 @@ class CassetteApp:
             "cassettes": [str(p) for p in self.library.cassettes],
             "interactions": len(self.library),
             "recording_to": str(self.recording_path) if self.recording_path else None,
+            "media_files": len(self.library.media_files),
+            "media_not_recorded": [str(p) for p in self.library.media_off],
             **self.stats.as_dict(),
         }
         await JSONAnswer(payload)(scope, receive, send)
@@ -218,6 +236,24 @@ class CassetteApp:
             for entry in self.library.entries
         ]
         return JSONAnswer({"interactions": listed, "count": len(listed)})
+
+    async def _media(self, scope: dict[str, Any], receive: Any, send: Any, name: str) -> None:
+        """A stored media file, byte for byte, with its recorded content type."""
+        found = self.library.media_files.get(name) if valid_name(name) else None
+        data = await asyncio.to_thread(_read_file, found[0]) if found else None
+        if found is None or data is None:
+            why = f"no recorded media {name!r} in {len(self.library.cassettes)} cassette(s)"
+            if found is not None:
+                why = f"recorded media {name!r} is missing from {found[0].parent} (was the media folder kept?)"
+            elif self.library.media_off:
+                why += "; media was not recorded for " + ", ".join(map(str, self.library.media_off)) + " (--no-media)"
+            err = ApiError(404, why, code="media_not_recorded", type="cassette_miss")
+            await error_response(openai_envelope, err)(scope, receive, send)
+            return
+        headers = [(b"content-type", found[1].encode()), (b"content-length", str(len(data)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        body = b"" if scope["method"] == "HEAD" else data
+        await send({"type": "http.response.body", "body": body, "more_body": False})
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         message = await receive()
@@ -283,6 +319,13 @@ def _replay_receive(body: bytes, receive: Any) -> Any:
     return again
 
 
+def _read_file(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
 def _raw_path(scope: dict[str, Any]) -> str:
     raw = scope.get("raw_path")
     return raw.decode("latin-1") if raw else str(scope["path"])
@@ -323,6 +366,20 @@ def _check_fallback(settings: Settings) -> None:
     if settings.fallback not in ("error", "emulate"):
         raise ValueError(f"fallback {settings.fallback!r} is not one of error, emulate")
     replay_speed(settings)
+
+
+def _media_recorder(settings: Settings, cassette: Cassette) -> MediaRecorder | None:
+    """Media capture beside the cassette being recorded, or None with `--no-media` (noted in the cassette)."""
+    if not settings.media:
+        cassette.meta["media"] = "off"
+        return None
+    if not cassette.interactions:
+        cassette.meta.pop("media", None)
+    assert cassette.path is not None
+    parts = urlsplit(settings.upstream)
+    limits = MediaLimits(True, settings.media_max_bytes, settings.media_max_total)
+    own = settings.base_url + CALLBACK_PATH
+    return MediaRecorder(cassette.path.parent, limits, f"{parts.scheme}://{parts.netloc}", exclude=(own,))
 
 
 def create_replay_app(
@@ -384,6 +441,7 @@ def create_proxy_app(
             contracts=contracts,
             own_url=settings.base_url,
             transport=upstream_transport,
+            media=_media_recorder(settings, cassette),
         )
     if fallback_app is None and settings.fallback == "emulate" and not plan.record:
         from mockserver.app import create_app

@@ -22,6 +22,7 @@ import orjson
 from mockserver.contracts import Contract, Contracts, Issue, load_contracts
 from mockserver.recording.cassettes import CassetteError, Interaction, cassette_files, load_cassette
 from mockserver.recording.matchers import multipart_parts
+from mockserver.recording.media_verify import check_media, kind_drift
 from mockserver.recording.report import Drift, OperationReport, Report
 from mockserver.recording.schema_walk import SchemaWalker
 from mockserver.recording.sse import parse_ndjson, parse_sse
@@ -247,9 +248,38 @@ def verify_paths(
             report.cassettes += 1
             for index, item in enumerate(cassette.interactions):
                 _verify_one(report, contracts, walkers, cassette.interactions, index, item, f"{file}#{index}")
+                _verify_media(report, contracts, cassette.interactions, item, file, f"{file}#{index}")
             if on_cassette is not None:
                 on_cassette(file, len(cassette.interactions))
+    for op in report.operations.values():
+        for field, seen in op.media.items():
+            drift = kind_drift(field, seen)
+            if drift is not None and (drift[0], drift[1], drift[2]) not in op.drift:
+                kind, where, path, message = drift
+                op.drift[(kind, where, path)] = Drift(op.operation, kind, where, path, message, "several recordings")
     return report
+
+
+def _verify_media(
+    report: Report, contracts: Contracts, items: list[Interaction], item: Interaction, file: Path, source: str
+) -> None:
+    """Media drift of one interaction (see `media_verify`), filed under its operation."""
+    if "media" not in item.extra:
+        return
+    contract = _contract_for(contracts, item, items)
+    op = report.operations.get(contract.id) if contract is not None else None
+    if op is None:
+        return
+    findings, seen = check_media(item, file)
+    for field, label in seen:
+        counts = op.media.setdefault(field, {})
+        counts[label] = counts.get(label, 0) + 1
+    for kind, where, path, message in findings:
+        key = (kind, where, path)
+        if key in op.drift:
+            op.drift[key].count += 1
+        else:
+            op.drift[key] = Drift(op.operation, kind, where, path, message, source)
 
 
 def _contract_for(contracts: Contracts, item: Interaction, items: list[Interaction]) -> Contract | None:

@@ -116,4 +116,4 @@ def test_accepting_invalid_requests_fails_the_negative_run(capsys: pytest.Captur
 def test_unknown_operation(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run(capsys, "--target", "http://127.0.0.1:9", "--operation", "chat")
     assert code == 2
-    assert "unknown operation(s): chat" in err
+    assert "unknown operation(s): 'chat'" in err

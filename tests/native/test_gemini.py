@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from starlette.testclient import TestClient
 
 from mockserver.contracts import load_contracts
+from mockserver.wire import ConnectionDropped
 
 FLASH = "gemini-2.5-flash"
 KEY = {"x-goog-api-key": "sk-test"}
@@ -431,10 +432,16 @@ def test_candidate_count_and_a_cut_json_array_stream(raw: TestClient) -> None:
     assert texts[0] != texts[1]
     fault = {"operation": "gemini_stream_generate_content", "stream_cut_after": 2}
     assert raw.post("/__mock/faults", json=fault).status_code in (200, 201)
-    cut = raw.post(f"/v1beta/models/{FLASH}:streamGenerateContent", json=text_body(), headers=KEY)
+    # Outside a real server the dropped connection surfaces as ConnectionDropped (a socket sees it cut).
+    with pytest.raises(ConnectionDropped, match="middle of the response body"):
+        raw.post(f"/v1beta/models/{FLASH}:streamGenerateContent", json=text_body(), headers=KEY)
+    raw.delete("/__mock/faults")
+    fault = {"operation": "gemini_stream_generate_content", "malformed": 1}
+    assert raw.post("/__mock/faults", json=fault).status_code == 201
+    broken = raw.post(f"/v1beta/models/{FLASH}:streamGenerateContent", json=text_body(), headers=KEY)
     with pytest.raises(json.JSONDecodeError):
-        json.loads(cut.text)  # the array never closes
-    assert cut.text.count('"candidates"') == 2
+        json.loads(broken.text)  # the second element is cut in half
+    assert broken.text.startswith("[{")
 
 
 def test_tts_length_is_bounded_and_oversized_prompts_refused(raw: TestClient) -> None:

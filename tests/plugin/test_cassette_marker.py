@@ -18,12 +18,11 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 USER_TESTS = """
 import httpx, openai, pytest
 
-UPSTREAM = {upstream!r}
-
 @pytest.mark.cassette
 def test_sdk_in_process():
-    # No fixture at all: the marker alone routes the SDK's traffic through the cassette.
-    client = openai.OpenAI(base_url=UPSTREAM + "/v1", api_key="sk-secret-key-123", max_retries=0)
+    # No fixture at all: the marker alone routes the SDK's traffic through the cassette. The code calls
+    # the real base URL; --mockserver-upstream (a loopback gateway here) is where the recording comes from.
+    client = openai.OpenAI(base_url="https://api.yescale.io/v1", api_key="sk-secret-key-123", max_retries=0)
     raw = client.chat.completions.with_raw_response.create(
         model="gpt-4o", messages=[{{"role": "user", "content": "hello there"}}]
     )
@@ -46,7 +45,7 @@ def upstream() -> Iterator[ThreadedServer]:
 
 
 def test_record_once_then_replay_offline(pytester: pytest.Pytester, upstream: ThreadedServer) -> None:
-    pytester.makepyfile(test_chat=USER_TESTS.format(upstream=upstream.url))
+    pytester.makepyfile(test_chat=USER_TESTS.format())
     flags = ["-p", "no:randomly", "-s", "--mockserver-upstream", upstream.url]
     recorded = pytester.runpytest(*flags, "--record-mode", "once")
     recorded.assert_outcomes(passed=2)
@@ -93,7 +92,7 @@ def test_name_dir_and_match_on(pytester: pytest.Pytester, upstream: ThreadedServ
         """
     )
     store = tmp_path / "store"
-    flags = ["-p", "no:randomly", "--mockserver-upstream", upstream.url, "--cassette-dir", str(store)]
+    flags = ["-p", "no:randomly", "--mockserver-base-url", upstream.url, "--cassette-dir", str(store)]
     pytester.runpytest(*flags, "--record-mode", "once").assert_outcomes(passed=1)
     assert (store / "test_named" / "shared.yaml").is_file()
     upstream.stop()
@@ -156,6 +155,17 @@ def test_resolve_merge_order(tmp_path: Path) -> None:
     assert cli_wins.record_mode == "none"
     with pytest.raises(CassetteUsageError, match="record_mode must be one of"):
         resolve(test_path=test_file, test_name="t", config={"record_mode": "always"}, marker={}, cli={})
+
+
+def test_base_url_and_upstream_are_apart(tmp_path: Path) -> None:
+    test_file = tmp_path / "test_api.py"
+    both = resolve(test_path=test_file, test_name="t", config={}, marker={}, cli={"base_url": "http://gw.local:9/"})
+    assert (both.base_url, both.upstream) == ("http://gw.local:9", "http://gw.local:9")  # upstream defaults to it
+    cli = {"upstream": "http://127.0.0.1:5", "base_url": None}
+    apart = resolve(test_path=test_file, test_name="t", config={}, marker={}, cli=cli)
+    assert (apart.base_url, apart.upstream) == ("https://api.yescale.io", "http://127.0.0.1:5")
+    with pytest.raises(CassetteUsageError, match="upstream must be an http"):
+        resolve(test_path=test_file, test_name="t", config={}, marker={}, cli={"upstream": "staging"})
 
 
 def test_unknown_config_key_is_a_usage_error(pytester: pytest.Pytester) -> None:

@@ -85,7 +85,7 @@ def test_a_bad_control_request_names_the_field(pytester: pytest.Pytester) -> Non
         from pytest_plugin.control import ControlError
 
         def test_bad_fault(mockserver):
-            with pytest.raises(ControlError, match="probability: must be a number between 0 and 1"):
+            with pytest.raises(ControlError, match="probability: must be a number above 0 and at most 1"):
                 mockserver.fault(operation="chat_completions", status=500, probability=7)
         """
     )

@@ -53,7 +53,7 @@ def test_a_control_answer_that_is_not_json_is_shown_as_text() -> None:
 
     with serve_in_thread(Starlette(routes=[Route("/__mock/reset", teapot, methods=["POST"])])) as server:
         emulator = Emulator(server.url, "sk", urllib_sender(server.url))
-        with pytest.raises(ControlError, match='POST /__mock/reset answered 418: "I\'m a teapot"'):
+        with pytest.raises(ControlError, match="POST /__mock/reset answered 418: I'm a teapot"):
             emulator.reset()
 
 

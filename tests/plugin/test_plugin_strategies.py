@@ -10,6 +10,7 @@ from pytest_plugin.strategies import cases, requests, responses
 
 CHECK = ContractChecker()
 FEW = settings(max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+SOME = settings(max_examples=6, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 
 
 @FEW
@@ -49,7 +50,29 @@ def test_cases_are_schemathesis_cases(case: object) -> None:
     assert case.method == "POST" and case.path == "/v1/chat/completions"  # type: ignore[attr-defined]
 
 
+@SOME
+@given(responses("chat_completions"), responses("embeddings_create"), responses("claude_messages"))
+def test_responses_parse_with_the_official_sdks_by_default(chat: object, embeddings: object, message: object) -> None:
+    from anthropic.types import Message
+    from openai.types import CreateEmbeddingResponse
+    from openai.types.chat import ChatCompletion
+
+    assert isinstance(chat, dict) and "model" in chat  # the contract allows it missing; the SDK does not
+    ChatCompletion.model_validate(chat)
+    CreateEmbeddingResponse.model_validate(embeddings)
+    Message.model_validate(message)
+    CHECK.validate_response("chat_completions", 200, chat)  # and still valid under the contract
+
+
+@SOME
+@given(responses("chat_completions", shape="contract"))
+def test_the_contract_shape_is_still_available(body: dict[str, object]) -> None:
+    CHECK.validate_response("chat_completions", 200, body)
+
+
 def test_clear_errors() -> None:
+    with pytest.raises(ValueError, match="shape must be one of sdk, contract"):
+        responses("chat_completions", shape="strict")
     with pytest.raises(LookupError, match="no operation 'chat' in the mockserver contracts"):
         requests("chat")
     with pytest.raises(ValueError, match="models_list takes no request body"):

@@ -120,11 +120,11 @@ def test_fault_probability_is_deterministic() -> None:
     ("rule", "field"),
     [
         ({"status": 200}, "match"),
-        ({"operation": "x", "status": 1000}, "status"),
-        ({"operation": "x", "status": 500, "probability": 2}, "probability"),
-        ({"operation": "x"}, "status"),
-        ({"operation": "x", "status": 500, "times": -1}, "times"),
-        ({"path": "(", "status": 500}, "bad regex"),
+        ({"operation": "models_list", "status": 1000}, "status"),
+        ({"operation": "models_list", "status": 500, "probability": 2}, "probability"),
+        ({"operation": "models_list"}, "status"),
+        ({"operation": "models_list", "status": 500, "times": -1}, "times"),
+        ({"path": "(", "status": 500}, "path: not a valid regular expression"),
     ],
 )
 def test_bad_fault_rules_are_refused_naming_the_field(client: TestClient, rule: dict, field: str) -> None:  # type: ignore[type-arg]

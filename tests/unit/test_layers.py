@@ -92,6 +92,7 @@ PUBLIC = (
     "mockserver.recording",
     "mockserver.testing",
     "mockserver.fuzzing",
+    "mockserver.wire",
 )
 
 

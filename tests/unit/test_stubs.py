@@ -36,7 +36,7 @@ def content(client: TestClient, text: str, **extra: Any) -> str:
         ({"operation": 5, "content": "x"}, "operation"),
         ({"body_json": ["not", "a", "map"], "content": "x"}, "body_json"),
         ({"content": "x"}, "match"),
-        ({"path": "(", "content": "x"}, "bad regex"),
+        ({"path": "(", "content": "x"}, "path: not a valid regular expression"),
         ({"body_regex": "x", "reply": "text"}, "reply"),
         ({"body_regex": "x", "content": 5}, "content"),
         ({"body_regex": "x", "tool_calls": [{"arguments": {}}]}, "tool_calls"),

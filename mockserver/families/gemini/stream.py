@@ -71,21 +71,21 @@ def json_array(call: Call, chunks: list[dict[str, Any]]) -> Response:
     """Google's default stream: one JSON array written element by element (`[{..}\\n,\\r\\n{..}]`)."""
 
     async def body() -> AsyncIterator[bytes]:
-        cut = call.fault.stream_cut_after if call.fault else None
         strict = call.state.settings.strict_responses
-        yield b"["
+        # One chunk per element (the opening bracket travels with the first), which is what a fault's
+        # stream_cut_after and malformed count.
+        if not chunks:
+            yield b"["
         for n, chunk in enumerate(chunks):
-            if cut is not None and n >= cut:
-                return  # a dropped stream: the array never closes
             if strict:
                 issues = call.contract.validate_event(None, chunk)
                 if issues:
                     log.error("strict-responses: %s chunk does not conform: %s", call.contract.id, issues)
                     message = "mockserver answer violates its contract (--strict-responses): " + str(issues[0])
                     error = {"error": {"code": 500, "message": message, "status": "INTERNAL"}}
-                    yield (b",\r\n" if n else b"") + orjson.dumps(error) + b"]"
+                    yield (b",\r\n" if n else b"[") + orjson.dumps(error) + b"]"
                     return
-            yield (b",\r\n" if n else b"") + orjson.dumps(chunk, option=orjson.OPT_INDENT_2)
+            yield (b",\r\n" if n else b"[") + orjson.dumps(chunk, option=orjson.OPT_INDENT_2)
         yield b"\n]"
 
     return StreamingResponse(body(), media_type="application/json")

@@ -146,7 +146,7 @@ def _spawn(call: Call, parent: TaskRecord, child: Child, custom_id: str) -> Resp
             "promptOnSuccess": text.numbered(suggestions),
         }
         request["base64"] = parent.request.get("base64", "")
-    scenario = text.scenario(body.get("state"))
+    scenario = text.scenario_for(call, body.get("state"))
     return submit_job(
         call,
         kind=child.kind,
@@ -226,7 +226,7 @@ async def modal(call: Call) -> Response:
     if refused is not None:
         return refused
     data |= {"prompt": prompt, "promptEn": prompt, "finalPrompt": prompt}
-    scenario = text.scenario(prompt, str(data.get("state", "")), body.get("state"))
+    scenario = text.scenario_for(call, prompt, str(data.get("state", "")), body.get("state"))
     timing, mode = str(data.get("timing", "grid")), str(data.get("mode", "fast"))
 
     def plan(old: TaskRecord, admission: Admission) -> tuple[tasks.Step, ...]:

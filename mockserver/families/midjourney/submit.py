@@ -85,7 +85,7 @@ async def imagine(call: Call) -> Response:
         "image": grid_spec(str(data["seed"]), text.aspect(prompt)),
         "buttons": "grid",
     }
-    scenario = text.scenario(prompt, body.get("state"))
+    scenario = text.scenario_for(call, prompt, body.get("state"))
     return submit_job(call, kind="IMAGINE", timing="grid", data=data, scenario=scenario)
 
 
@@ -100,7 +100,7 @@ async def blend(call: Call) -> Response:
     ratio = BLEND_RATIOS.get(str(body.get("dimensions") or "SQUARE"), 1.0)
     data = base_data(call, bot_type=str(body.get("botType") or ""), mode=_mode(call, ""))
     data |= {"image": grid_spec(str(data["seed"]), ratio), "buttons": "grid", "images": len(images)}
-    return submit_job(call, kind="BLEND", timing="grid", data=data, scenario=text.scenario(body.get("state")))
+    return submit_job(call, kind="BLEND", timing="grid", data=data, scenario=text.scenario_for(call, body.get("state")))
 
 
 async def describe(call: Call) -> Response:
@@ -124,7 +124,9 @@ async def describe(call: Call) -> Response:
         "image": upload_spec("base64"),
         "buttons": "describe",
     }
-    return submit_job(call, kind="DESCRIBE", timing="text", data=data, scenario=text.scenario(body.get("state")))
+    return submit_job(
+        call, kind="DESCRIBE", timing="text", data=data, scenario=text.scenario_for(call, body.get("state"))
+    )
 
 
 async def shorten(call: Call) -> Response:
@@ -138,7 +140,7 @@ async def shorten(call: Call) -> Response:
     data = base_data(call, prompt=prompt, bot_type=str(body.get("botType") or ""), mode=_mode(call, prompt))
     suggestions = text.shorten_suggestions(prompt, call.rng)
     data |= {"suggestions": suggestions, "finalPrompt": text.numbered(suggestions), "buttons": "shorten"}
-    scenario = text.scenario(prompt, body.get("state"))
+    scenario = text.scenario_for(call, prompt, body.get("state"))
     return submit_job(call, kind="SHORTEN", timing="text", data=data, scenario=scenario)
 
 
@@ -151,7 +153,9 @@ async def swap_face(call: Call) -> Response:
     ratio = _image_ratio(target[1]) or 1.0
     data = base_data(call, mode=_mode(call, ""))
     data |= {"image": single_spec(str(data["seed"]), ratio), "buttons": "none"}
-    return submit_job(call, kind="SWAP_FACE", timing="swap", data=data, scenario=text.scenario(body.get("state")))
+    return submit_job(
+        call, kind="SWAP_FACE", timing="swap", data=data, scenario=text.scenario_for(call, body.get("state"))
+    )
 
 
 async def upload_discord_images(call: Call) -> Response:
@@ -219,5 +223,5 @@ async def video(call: Call) -> Response:
         "video": {"count": batch, "seconds": seconds, "seed": str(data["seed"]), "aspect": ratio},
         "buttons": "none",
     }
-    scenario = text.scenario(prompt, body.get("state"))
+    scenario = text.scenario_for(call, prompt, body.get("state"))
     return submit_job(call, kind="VIDEO", timing="video", data=data, scenario=scenario, parent=parent_id)

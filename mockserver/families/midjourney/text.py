@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import re
+from typing import Any
 
 _PARAM = re.compile(r"--(\w+)(?:\s+([^\s-][^\s]*))?")
 _RATIO = re.compile(r"^(\d+(?:\.\d+)?):(\d+(?:\.\d+)?)$")
@@ -76,6 +77,16 @@ class Scenario:
 
 
 SCENARIOS = ("success", "fail", "timeout", "reject", "no-account", "error")
+
+
+def scenario_for(call: Any, *texts: str | None) -> Scenario:
+    """A fault rule's `scenario` wins (its `message` is the fail reason), then the markers in `texts`."""
+    fault = getattr(call, "fault", None)
+    name = getattr(fault, "scenario", None)
+    if name in SCENARIOS:
+        message = getattr(fault, "message", "")
+        return Scenario(str(name), message if message != "fault injected by mockserver" else None)
+    return scenario(*texts)
 
 
 def scenario(*texts: str | None) -> Scenario:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
+import math
+import urllib.parse
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -27,8 +31,89 @@ def control_error(status: int, message: str, field: str | None = None) -> JSONAn
     return JSONAnswer({"error": {"message": message, "type": "mock_control_error", "param": field}}, status)
 
 
+ControlEndpoint = Callable[[Request], Awaitable[Response]]
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Ten years: far more than any test needs, and small enough that every later time stays finite.
+MAX_ADVANCE_SECONDS = 10 * 365.25 * 86400
+MAX_LIMIT = 1_000_000
+
+
+def control_token(request: Request) -> str:
+    """The control token a request carries (`Authorization: Bearer` or `x-mock-token`), or ""."""
+    headers = request.headers
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return headers.get("x-mock-token", "").strip()
+
+
+def _cross_site(request: Request) -> str | None:
+    """Why a write looks like a browser page on another origin (None: it does not)."""
+    site = request.headers.get("sec-fetch-site", "").lower()
+    if site and site not in ("same-origin", "none"):
+        return f"Sec-Fetch-Site: {site}"
+    origin = request.headers.get("origin")
+    if origin is None:
+        return None  # not a browser, or a same-origin GET-style navigation
+    if origin == "null":
+        return "Origin: null"
+    parts = urllib.parse.urlsplit(origin)
+    if parts.netloc.lower() != request.headers.get("host", "").lower():
+        return f"Origin: {origin}"
+    return None
+
+
+def check_control(request: Request) -> Response | None:
+    """The refusal a control request gets (None: let it through). Used by every `/__mock/*` route but
+    health: the token when one is set, and for writes no cross-site browser origin, JSON bodies only
+    and no body beyond `control_max_bytes`."""
+    settings = _state(request).settings
+    expected = settings.control_token
+    if expected and not hmac.compare_digest(control_token(request).encode(), expected.encode()):
+        answer = control_error(401, "the control API needs the control token (Authorization: Bearer or x-mock-token)")
+        answer.headers["WWW-Authenticate"] = 'Bearer realm="mockserver control"'
+        return answer
+    if request.method not in _WRITES:
+        return None
+    why = _cross_site(request)
+    if why is not None:
+        return control_error(403, f"cross-origin writes to the control API are refused ({why})", "Origin")
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media and media != "application/json" and not media.endswith("+json"):
+        return control_error(415, f"unsupported content type {media!r}: the control API takes JSON", "Content-Type")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > settings.control_max_bytes:
+        return control_error(413, f"body larger than {settings.control_max_bytes} bytes", "body")
+    return None
+
+
+def guarded(endpoint: ControlEndpoint) -> ControlEndpoint:
+    """`endpoint` behind `check_control` (the dashboard's routes use it too)."""
+
+    async def run(request: Request) -> Response:
+        refused = check_control(request)
+        return refused if refused is not None else await endpoint(request)
+
+    run.__name__ = getattr(endpoint, "__name__", "control")
+    run.__doc__ = endpoint.__doc__
+    return run
+
+
+async def _body(request: Request) -> bytes:
+    """The body, read no further than the control API's size limit."""
+    limit = _state(request).settings.control_max_bytes
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RuleError(f"body: larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def _json(request: Request) -> Any:
-    raw = await request.body()
+    raw = await _body(request)
     if not raw.strip():
         return {}
     try:
@@ -68,10 +153,15 @@ async def clock_advance(request: Request) -> Response:
     try:
         data = await _json(request)
     except RuleError as exc:
-        return control_error(400, str(exc), "body")
+        return control_error(413 if str(exc).startswith("body: larger than") else 400, str(exc), "body")
     seconds = data.get("seconds") if isinstance(data, dict) else None
-    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
-        return control_error(400, "seconds: must be a number >= 0", "seconds")
+    if (
+        not isinstance(seconds, (int, float))
+        or isinstance(seconds, bool)
+        or not math.isfinite(seconds)
+        or not 0 <= seconds <= MAX_ADVANCE_SECONDS
+    ):
+        return control_error(400, f"seconds: must be a number from 0 to {MAX_ADVANCE_SECONDS:g} (ten years)", "seconds")
     state.clock.advance(float(seconds))
     return JSONAnswer(state.clock.describe())
 
@@ -98,7 +188,8 @@ def _rule_routes(kind: str, parse: Any) -> list[Route]:
                 rule_id = given if isinstance(given, str) else rules.new_id()
                 made.append((rule_id, parse(rule_id, item)))
         except RuleError as exc:
-            return control_error(400, str(exc), str(exc).split(":", 1)[0])
+            status = 413 if str(exc).startswith("body: larger than") else 400
+            return control_error(status, str(exc), str(exc).split(":", 1)[0])
         for rule_id, rule in made:
             rules.add(rule_id, rule)
         described = [rule.describe() for _, rule in made]
@@ -116,8 +207,8 @@ def _rule_routes(kind: str, parse: Any) -> list[Route]:
         return JSONAnswer(rule.describe())
 
     return [
-        Route(f"/__mock/{kind}", collection, methods=["GET", "POST", "DELETE"]),
-        Route(f"/__mock/{kind}/{{rule_id}}", item, methods=["GET", "DELETE"]),
+        Route(f"/__mock/{kind}", guarded(collection), methods=["GET", "POST", "DELETE"]),
+        Route(f"/__mock/{kind}/{{rule_id}}", guarded(item), methods=["GET", "DELETE"]),
     ]
 
 
@@ -131,8 +222,8 @@ def _limit(request: Request) -> int | JSONAnswer | None:
     raw = request.query_params.get("limit")
     if raw is None:
         return None
-    if not raw.isdigit():
-        return control_error(400, "limit: must be a whole number >= 0", "limit")
+    if not raw.isdigit() or len(raw) > 7 or int(raw) > MAX_LIMIT:
+        return control_error(400, f"limit: must be a whole number from 0 to {MAX_LIMIT}", "limit")
     return int(raw)
 
 
@@ -174,16 +265,18 @@ async def openapi(request: Request) -> Response:
     return JSONAnswer(state.contracts.openapi(server_url=state.settings.base_url))
 
 
+# Health stays open (container health checks carry no token); everything else is guarded.
+# Health stays open (container health checks carry no token); everything else goes through `guarded`.
 ROUTES = [
     Route("/__mock/health", health, methods=["GET"]),
-    Route("/__mock/requests", requests, methods=["GET", "DELETE"]),
-    Route("/__mock/reset", reset, methods=["POST"]),
-    Route("/__mock/clock", clock, methods=["GET"]),
-    Route("/__mock/clock/advance", clock_advance, methods=["POST"]),
-    Route("/__mock/tasks", tasks, methods=["GET"]),
-    Route("/__mock/tasks/{task_id}", task, methods=["GET"]),
-    Route("/__mock/callbacks", callbacks, methods=["GET"]),
+    Route("/__mock/requests", guarded(requests), methods=["GET", "DELETE"]),
+    Route("/__mock/reset", guarded(reset), methods=["POST"]),
+    Route("/__mock/clock", guarded(clock), methods=["GET"]),
+    Route("/__mock/clock/advance", guarded(clock_advance), methods=["POST"]),
+    Route("/__mock/tasks", guarded(tasks), methods=["GET"]),
+    Route("/__mock/tasks/{task_id}", guarded(task), methods=["GET"]),
+    Route("/__mock/callbacks", guarded(callbacks), methods=["GET"]),
     *_rule_routes("faults", parse_fault),
     *_rule_routes("stubs", parse_stub),
-    Route("/__mock/openapi.json", openapi, methods=["GET"]),
+    Route("/__mock/openapi.json", guarded(openapi), methods=["GET"]),
 ]

@@ -38,13 +38,23 @@ MAX_ADVANCE_SECONDS = 10 * 365.25 * 86400
 MAX_LIMIT = 1_000_000
 
 
-def control_token(request: Request) -> str:
-    """The control token a request carries (`Authorization: Bearer` or `x-mock-token`), or ""."""
+def control_tokens(request: Request) -> list[str]:
+    """The control tokens a request may carry: `Authorization: Bearer` and `x-mock-token` (a client that
+    sends an API key as Bearer can still add the token in its own header)."""
     headers = request.headers
+    found = []
     scheme, _, token = headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return headers.get("x-mock-token", "").strip()
+        found.append(token.strip())
+    if headers.get("x-mock-token", "").strip():
+        found.append(headers["x-mock-token"].strip())
+    return found
+
+
+def token_ok(request: Request, expected: str) -> bool:
+    """Whether the request carries `expected` (compared in constant time)."""
+    wanted = expected.encode()
+    return any(hmac.compare_digest(given.encode(), wanted) for given in control_tokens(request))
 
 
 def _cross_site(request: Request) -> str | None:
@@ -69,7 +79,7 @@ def check_control(request: Request) -> Response | None:
     and no body beyond `control_max_bytes`."""
     settings = _state(request).settings
     expected = settings.control_token
-    if expected and not hmac.compare_digest(control_token(request).encode(), expected.encode()):
+    if expected and not token_ok(request, expected):
         answer = control_error(401, "the control API needs the control token (Authorization: Bearer or x-mock-token)")
         answer.headers["WWW-Authenticate"] = 'Bearer realm="mockserver control"'
         return answer

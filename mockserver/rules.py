@@ -14,6 +14,26 @@ class RuleError(ValueError):
     """A rule posted to the control API is malformed; the message names the field."""
 
 
+MAX_REGEX_LENGTH = 1000
+# A quantified group that itself ends in a quantifier, e.g. `(a+)+`, `(x*)*`, `(ab|a?)+`: the shape that
+# makes a backtracking engine take exponential time on a near-miss.
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}?]\)(?:[+*]|\{\d*,\d*\})")
+
+
+def check_regex(field: str, pattern: str | None) -> None:
+    """Refuse a rule regex that could stall the event loop: too long, or with nested quantifiers.
+
+    Python's `re` backtracks, and a rule's regex runs on every request body: length and the classic
+    catastrophic shape are bounded here, before it is compiled.
+    """
+    if pattern is None:
+        return
+    if len(pattern) > MAX_REGEX_LENGTH:
+        raise RuleError(f"{field}: regex of {len(pattern)} characters is longer than {MAX_REGEX_LENGTH}")
+    if _NESTED_QUANTIFIER.search(pattern):
+        raise RuleError(f"{field}: nested quantifiers such as (a+)+ can take exponential time; rewrite the regex")
+
+
 @dataclasses.dataclass
 class RequestMatch:
     """Which requests a rule applies to. Every given criterion must hold."""
@@ -30,6 +50,8 @@ class RequestMatch:
     _body_re: re.Pattern[str] | None = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        check_regex("path", self.path)
+        check_regex("body_regex", self.body_regex)
         try:
             self._path_re = re.compile(self.path) if self.path else None
             self._body_re = re.compile(self.body_regex, re.IGNORECASE | re.DOTALL) if self.body_regex else None

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from mockserver.settings import SERVER_OPTIONS, Settings, SettingsError, load_settings
+from mockserver.settings import Settings, SettingsError, load_settings
 from mockserver.version import __version__
 
 # Modules that add sub-commands: each exports `register(subparsers, common)`.
@@ -65,6 +65,25 @@ def add_emulator_flags(parser: argparse.ArgumentParser) -> None:
     _flag(parser, "--mj-queue-size", dest="mj_queue_size", type=int, help="Midjourney jobs that may wait (then 23)")
     _flag(parser, "--callback-retries", dest="callback_retries", type=int, help="attempts per callback transition")
     _flag(parser, "--callback-timeout", dest="callback_timeout", type=float, help="seconds per callback attempt")
+    _flag(
+        parser,
+        "--callback-allow",
+        dest="callback_allow",
+        action="append",
+        help="HOST or HOST:PORT callbacks may reach (repeatable; default: any but link-local)",
+    )
+    _flag(
+        parser,
+        "--control-token",
+        dest="control_token",
+        help="token /__mock/* requires (Bearer or x-mock-token; also MOCKSERVER_CONTROL_TOKEN)",
+    )
+    _flag(parser, "--journal-max-bytes", dest="journal_max_bytes", type=int, help="journal bound in bytes")
+    _flag(parser, "--max-header-bytes", dest="max_header_bytes", type=int, help="largest request head (431)")
+    _flag(parser, "--max-headers", dest="max_headers", type=int, help="most header fields in a request (431)")
+    _flag(parser, "--request-timeout", dest="request_timeout", type=float, help="seconds to send a head or body piece")
+    _flag(parser, "--keep-alive-timeout", dest="keep_alive_timeout", type=float, help="idle keep-alive seconds")
+    _flag(parser, "--shutdown-timeout", dest="shutdown_timeout", type=float, help="seconds a shutdown waits")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -76,8 +95,12 @@ def run_server(app_factory: str, settings: Settings) -> int:
     """Run uvicorn; with several workers each process rebuilds the app from the serialized settings."""
     import uvicorn
 
+    from mockserver.serving import server_options, startup_warnings
+
     os.environ[_SETTINGS_ENV] = json.dumps(settings.__dict__)
     print(f"mockserver listening on http://{settings.host}:{settings.port}", file=sys.stderr, flush=True)
+    for warning in startup_warnings(settings):
+        print(f"mockserver: warning: {warning}", file=sys.stderr, flush=True)
     uvicorn.run(
         app_factory,
         factory=True,
@@ -85,7 +108,7 @@ def run_server(app_factory: str, settings: Settings) -> int:
         port=settings.port,
         workers=settings.workers if settings.workers > 1 else None,
         log_level=settings.log_level,
-        **SERVER_OPTIONS,
+        **server_options(settings, worker_processes=True),
     )
     return 0
 

@@ -37,10 +37,12 @@ from mockserver.recording.cassettes import (
     Interaction,
     RecordedRequest,
     RecordedResponse,
+    cassette_head,
     render_cassette,
+    render_interaction,
 )
 from mockserver.recording.filters import RedactionRules, redact_interaction
-from mockserver.recording.persist import CoalescingWriter
+from mockserver.recording.persist import AppendingWriter, clean_temp_files
 from mockserver.recording.replay import EnvelopeFinder, callback_url
 from mockserver.recording.wire import asgi_headers
 
@@ -71,7 +73,17 @@ class RecordingTarget:
             cassette.meta["redacted_with"] = redacted_with
         else:
             cassette.meta.pop("redacted_with", None)
-        self.writer = CoalescingWriter(cassette.path, lambda: render_cassette(self.cassette))
+        removed = clean_temp_files(cassette.path)  # left by a recorder killed mid-write
+        if removed:
+            log.warning("removed %d stale temp files of %s", len(removed), cassette.path)
+        self.writer = AppendingWriter(
+            cassette.path,
+            head=lambda: cassette_head(self.cassette),
+            items=lambda: self.cassette.interactions,
+            render=render_interaction,
+            empty=lambda: render_cassette(self.cassette),
+        )
+        self.writer.adopt()  # a loaded cassette grows from where its file ends
         self.recorded = 0
 
     def append(self, item: Interaction) -> int:

@@ -78,6 +78,7 @@ def add_emulator_flags(parser: argparse.ArgumentParser) -> None:
         dest="control_token",
         help="token /__mock/* requires (Bearer or x-mock-token; also MOCKSERVER_CONTROL_TOKEN)",
     )
+    _flag(parser, "--control-max-bytes", dest="control_max_bytes", type=int, help="largest control API body")
     _flag(parser, "--journal-max-bytes", dest="journal_max_bytes", type=int, help="journal bound in bytes")
     _flag(parser, "--max-header-bytes", dest="max_header_bytes", type=int, help="largest request head (431)")
     _flag(parser, "--max-headers", dest="max_headers", type=int, help="most header fields in a request (431)")

@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockserver import control, media
+from mockserver.content.links import SIGNING_KEY
 from mockserver.contracts import Contracts, load_contracts
 from mockserver.errors import ApiError, Envelope, error_response
 from mockserver.models import Model, ModelCatalog
@@ -131,6 +132,8 @@ def create_app(settings: Settings | None = None, *, contracts: Contracts | None 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        if settings.control_token:  # callbacks, sent from tasks started here, carry signed media links too
+            SIGNING_KEY.set(settings.control_token)
         for hook in state.on_startup:
             await hook()
         try:

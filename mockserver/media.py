@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import hmac
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -20,7 +21,7 @@ from starlette.routing import Route
 
 from mockserver.answers import JSONAnswer
 from mockserver.content import audio, images, svg, video
-from mockserver.content.links import decode_recipe, encode_recipe, media_url
+from mockserver.content.links import decode_recipe, encode_recipe, link_signature, media_url
 
 __all__ = ["CACHE", "KINDS", "MediaCache", "MediaKind", "decode_recipe", "encode_recipe", "media_url", "render"]
 
@@ -86,9 +87,33 @@ def _not_found(message: str) -> Response:
     return JSONAnswer({"error": {"message": message, "type": "invalid_request_error", "code": "media_not_found"}}, 404)
 
 
+def _check_signature(request: Request, kind: str, name: str) -> Response | None:
+    """With a control token set, a link must carry its `sig` (or the request the token itself)."""
+    state = getattr(request.app.state, "mock", None)
+    key = state.settings.control_token if state is not None else None
+    if not key:
+        return None
+    given = request.query_params.get("sig", "")
+    if hmac.compare_digest(given.encode(), link_signature(key, kind, name).encode()):
+        return None
+    if any(hmac.compare_digest(t.encode(), key.encode()) for t in _tokens(request)):
+        return None
+    message = f"media link {name!r} is not signed by this server (links it hands out carry ?sig=)"
+    return JSONAnswer({"error": {"message": message, "type": "invalid_request_error", "code": "media_unsigned"}}, 403)
+
+
+def _tokens(request: Request) -> list[str]:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    found = [token.strip()] if scheme.lower() == "bearer" and token.strip() else []
+    return [*found, request.headers.get("x-mock-token", "").strip()]
+
+
 async def serve_media(request: Request) -> Response:
     kind = request.path_params["kind"]
     name = request.path_params["name"]
+    refused = _check_signature(request, kind, name)
+    if refused is not None:
+        return refused
     if kind not in KINDS:
         return _not_found(f"unknown media kind {kind!r}")
     token = name.rsplit(".", 1)[0]

@@ -22,6 +22,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mockserver.answers import JSONAnswer
+from mockserver.content.links import SIGNING_KEY
 from mockserver.contracts import Contract, Issue
 from mockserver.errors import ApiError, Envelope, error_response, new_request_id
 from mockserver.faults import Fault
@@ -470,7 +471,11 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
     kept = _journal_kind(expected)
     checks = _Checks(contract)
 
+    signing_key = state.settings.control_token
+
     async def run(request: Request) -> Response:
+        if signing_key:  # media links this request hands out are signed (see content/links.py)
+            SIGNING_KEY.set(signing_key)
         call = Call(request, contract, state)
         try:
             await parse_body(call, expected)

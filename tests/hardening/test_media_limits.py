@@ -76,3 +76,28 @@ def test_frames_are_streamed_not_collected() -> None:
     frames = video._frames(64, 64, 3, "s")
     assert not isinstance(frames, list)
     assert len(list(frames)) == 3
+
+
+def test_with_a_control_token_media_links_are_signed_and_forged_ones_refused() -> None:
+    from mockserver.app import create_app
+    from mockserver.settings import Settings
+
+    settings = Settings(speed=0.0, start_time=1_750_000_000.0, control_token="media-key")
+    with TestClient(create_app(settings), headers={"Authorization": "Bearer sk-test"}) as signed:
+        body = {"model": "dall-e-2", "prompt": "a red fox", "size": "256x256", "response_format": "url"}
+        url = signed.post("/v1/images/generations", json=body).json()["data"][0]["url"]
+        assert "?sig=" in url
+        path = url.split("127.0.0.1:8080", 1)[1]
+        assert signed.get(path).status_code == 200
+        forged = media.media_url("", "video", {"w": 320, "h": 180, "d": 5, "s": "forged", "r": 8}, "mp4")
+        answer = signed.get(forged)
+        assert answer.status_code == 403 and answer.json()["error"]["code"] == "media_unsigned"
+        tampered = path.replace("?sig=", "?sig=0")
+        assert signed.get(tampered).status_code == 403
+        assert signed.get(forged, headers={"x-mock-token": "media-key"}).status_code == 200
+
+
+def test_without_a_control_token_links_are_plain(client: TestClient) -> None:
+    body = {"model": "dall-e-2", "prompt": "a red fox", "size": "256x256", "response_format": "url"}
+    url = client.post("/v1/images/generations", json=body).json()["data"][0]["url"]
+    assert "?sig=" not in url

@@ -14,6 +14,7 @@ forwarded to the client's URL, and the proxy's URL is swapped back wherever an a
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import dataclasses
 import datetime
@@ -76,6 +77,7 @@ class RecordingTarget:
         removed = clean_temp_files(cassette.path)  # left by a recorder killed mid-write
         if removed:
             log.warning("removed %d stale temp files of %s", len(removed), cassette.path)
+        atexit.register(clean_temp_files, cassette.path)  # and ours, should a write be cut short at exit
         self.writer = AppendingWriter(
             cassette.path,
             head=lambda: cassette_head(self.cassette),

@@ -129,3 +129,31 @@ def test_a_restarted_server_takes_over_its_crashed_claims_at_once(tmp_path: Path
     assert all(d.count(":") == 1 for d in receiver.arrived)
     # Anything sent twice went out with the same delivery id, so a receiver can drop the repeat.
     assert set(receiver.delivered) == expected
+
+
+def test_sigterm_during_deliveries_exits_promptly_and_hands_the_claims_back(tmp_path: Path) -> None:
+    receiver = HoldingReceiver()
+    db = tmp_path / "tasks.db"
+    port = free_port()
+    args = ("--store", f"sqlite:///{db}", "--speed", "0", "--start-time", str(START), "--callback-timeout", "120")
+    with serve_in_thread(receiver.app) as hooks:
+        first = ServerProcess(*args, "--shutdown-timeout", "2", port=port).wait_ready()
+        try:
+            task = first.http.post("/mj/submit/imagine", json=_imagine(hooks.url + "/hook")).json()["result"]
+            steps = len(first.http.get(f"/__mock/tasks/{task}").json()["plan"]) - 1
+            first.http.post("/__mock/clock/advance", json={"seconds": 400})
+            receiver.wait(lambda r: len(r.arrived) >= 1, timeout=20)
+            started = time.monotonic()
+            first.proc.terminate()
+            first.proc.wait(20)
+            assert time.monotonic() - started < 10
+        finally:
+            first.stop()
+        receiver.hold = False
+        # Another process on the same file (a different port: not a restart of the first) finds the
+        # step handed back at once, not after the claim's lease.
+        with_other_port = ServerProcess(*args).wait_ready()
+        try:
+            receiver.wait(lambda r: {f"{task}:{i}" for i in range(1, steps + 1)} <= set(r.delivered), timeout=30)
+        finally:
+            with_other_port.stop()

@@ -90,7 +90,12 @@ def check_control(request: Request) -> Response | None:
         return control_error(403, f"cross-origin writes to the control API are refused ({why})", "Origin")
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media and media != "application/json" and not media.endswith("+json"):
-        return control_error(415, f"unsupported content type {media!r}: the control API takes JSON", "Content-Type")
+        return control_error(
+            415,
+            f"unsupported content type {media!r}: the control API takes JSON"
+            " (Content-Type: application/json; with curl, --json)",
+            "Content-Type",
+        )
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > settings.control_max_bytes:
         return control_error(413, f"body larger than {settings.control_max_bytes} bytes", "body")

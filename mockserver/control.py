@@ -67,8 +67,11 @@ def _cross_site(request: Request) -> str | None:
         return None  # not a browser, or a same-origin GET-style navigation
     if origin == "null":
         return "Origin: null"
-    parts = urllib.parse.urlsplit(origin)
-    if parts.netloc.lower() != request.headers.get("host", "").lower():
+    own = {request.headers.get("host", "").lower()}
+    public = _state(request).settings.public_url
+    if public:  # behind a proxy the page's origin is the public URL, whatever Host the proxy sends
+        own.add(urllib.parse.urlsplit(public).netloc.lower())
+    if urllib.parse.urlsplit(origin).netloc.lower() not in own:
         return f"Origin: {origin}"
     return None
 

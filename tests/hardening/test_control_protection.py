@@ -123,3 +123,10 @@ def test_long_or_nested_quantifier_regexes_are_refused(open_client: TestClient) 
     assert path.status_code == 400 and "path" in path.json()["error"]["message"]
     fine = open_client.post("/__mock/faults", json={"match": {"body_regex": "weather|forecast"}, "status": 500})
     assert fine.status_code == 201
+
+
+def test_the_public_url_counts_as_the_same_origin() -> None:
+    settings = Settings(speed=0.0, public_url="https://mock.example.org")
+    with TestClient(create_app(settings), headers=AUTH) as c:
+        assert c.post("/__mock/reset", headers={"Origin": "https://mock.example.org"}).status_code == 200
+        assert c.post("/__mock/reset", headers={"Origin": "https://evil.example.org"}).status_code == 403

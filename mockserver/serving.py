@@ -44,6 +44,7 @@ class LimitedHttp(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._refused = False
+        self._tail = b""
         self._head_bytes = 0
         self._header_count = 0
         self._in_head = True
@@ -94,7 +95,11 @@ class LimitedHttp(HttpToolsProtocol):
         if self._refused:
             return
         if self._in_head:
-            self._head_bytes += len(data)
+            # Count the head only: a packet may carry the end of the head and the start of the body.
+            seen = self._tail + data
+            end = seen.find(b"\r\n\r\n")
+            self._head_bytes += len(data) if end < 0 else max(0, end - len(self._tail))
+            self._tail = seen[-3:] if end < 0 else b""
             if self._head_bytes > self.max_header_bytes + 8192:  # + request line and slack
                 self._refuse(431, f"request head larger than {self.max_header_bytes} bytes")
                 return
@@ -111,6 +116,7 @@ class LimitedHttp(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_head = True
+        self._tail = b""
         self._head_bytes = 0
         self._header_count = 0
         self._arm()

@@ -59,6 +59,18 @@ def test_requests_within_the_limits_are_served(limited: ThreadedServer) -> None:
     assert httpx.get(limited.url + "/__mock/health", headers=headers).status_code == 200
 
 
+def test_a_large_body_is_not_counted_as_head(limited: ThreadedServer) -> None:
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x" * 1_000_000}]}
+    answer = httpx.post(limited.url + "/v1/chat/completions", json=body, headers={"Authorization": "Bearer k"})
+    assert answer.status_code == 200, answer.text[:200]
+    with socket.create_connection((limited.host, limited.port), timeout=10) as sock:  # head and body in one packet
+        payload = b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "' + b"y" * 200_000 + b'"}]}'
+        head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\n"
+        head += b"Content-Type: application/json\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(payload)
+        sock.sendall(head + payload)
+        assert sock.recv(100).startswith(b"HTTP/1.1 200 ")
+
+
 def test_a_half_sent_head_is_answered_408_and_closed(limited: ThreadedServer) -> None:
     started = time.monotonic()
     answer = _exchange(limited, b"GET /__mock/health HTTP/1.1\r\nHost: x\r\nX-Slow: ", wait=15)

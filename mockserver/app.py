@@ -146,7 +146,13 @@ def create_app(settings: Settings | None = None, *, contracts: Contracts | None 
             for hook in reversed(state.on_shutdown):
                 await hook()
 
-    all_routes = [*control.ROUTES, *gateway_routes.ROUTES, *media.ROUTES, *routes]
+    # The gateway's control routes (/__mock/keys, usage, prices) sit behind the control API's protection.
+    gateway_control = [
+        Route(r.path, control.guarded(r.endpoint), methods=sorted(r.methods or ()))
+        for r in gateway_routes.ROUTES
+        if isinstance(r, Route)
+    ]
+    all_routes = [*control.ROUTES, *gateway_control, *media.ROUTES, *routes]
     app = Emulator(routes=all_routes, exception_handlers={HTTPException: not_found, Exception: crashed})
     app.fast_lane = fast
     # Same routes, found through an index (see routing.py); the lifespan runs the families' hooks.

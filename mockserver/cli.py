@@ -68,6 +68,26 @@ def add_emulator_flags(parser: argparse.ArgumentParser) -> None:
     _flag(parser, "--callback-timeout", dest="callback_timeout", type=float, help="seconds per callback attempt")
     _flag(parser, "--latency", help="pace model answers: none, realistic or a profile file (default none)")
     _flag(parser, "--latency-scale", dest="latency_scale", type=float, help="multiply every latency delay")
+    _flag(
+        parser,
+        "--callback-allow",
+        dest="callback_allow",
+        action="append",
+        help="HOST or HOST:PORT callbacks may reach (repeatable; default: any but link-local)",
+    )
+    _flag(
+        parser,
+        "--control-token",
+        dest="control_token",
+        help="token /__mock/* requires (Bearer or x-mock-token; also MOCKSERVER_CONTROL_TOKEN)",
+    )
+    _flag(parser, "--control-max-bytes", dest="control_max_bytes", type=int, help="largest control API body")
+    _flag(parser, "--journal-max-bytes", dest="journal_max_bytes", type=int, help="journal bound in bytes")
+    _flag(parser, "--max-header-bytes", dest="max_header_bytes", type=int, help="largest request head (431)")
+    _flag(parser, "--max-headers", dest="max_headers", type=int, help="most header fields in a request (431)")
+    _flag(parser, "--request-timeout", dest="request_timeout", type=float, help="seconds to send a head or body piece")
+    _flag(parser, "--keep-alive-timeout", dest="keep_alive_timeout", type=float, help="idle keep-alive seconds")
+    _flag(parser, "--shutdown-timeout", dest="shutdown_timeout", type=float, help="seconds a shutdown waits")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

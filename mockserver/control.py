@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
+import math
+import urllib.parse
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -9,13 +13,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from mockserver import ui
 from mockserver.answers import JSONAnswer
 from mockserver.faults import parse_fault
 from mockserver.latency import MODES, realistic
 from mockserver.rules import RuleBook, RuleError
 from mockserver.state import MockState
 from mockserver.stubs import parse_stub
-from mockserver.ui import ROUTES as UI_ROUTES
 from mockserver.version import __version__
 
 
@@ -29,8 +33,107 @@ def control_error(status: int, message: str, field: str | None = None) -> JSONAn
     return JSONAnswer({"error": {"message": message, "type": "mock_control_error", "param": field}}, status)
 
 
+ControlEndpoint = Callable[[Request], Awaitable[Response]]
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Ten years: far more than any test needs, and small enough that every later time stays finite.
+MAX_ADVANCE_SECONDS = 10 * 365.25 * 86400
+MAX_LIMIT = 1_000_000
+
+
+def control_tokens(request: Request) -> list[str]:
+    """The control tokens a request may carry: `Authorization: Bearer` and `x-mock-token` (a client that
+    sends an API key as Bearer can still add the token in its own header)."""
+    headers = request.headers
+    found = []
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        found.append(token.strip())
+    if headers.get("x-mock-token", "").strip():
+        found.append(headers["x-mock-token"].strip())
+    return found
+
+
+def token_ok(request: Request, expected: str) -> bool:
+    """Whether the request carries `expected` (compared in constant time)."""
+    wanted = expected.encode()
+    return any(hmac.compare_digest(given.encode(), wanted) for given in control_tokens(request))
+
+
+def _cross_site(request: Request) -> str | None:
+    """Why a write looks like a browser page on another origin (None: it does not)."""
+    site = request.headers.get("sec-fetch-site", "").lower()
+    if site and site not in ("same-origin", "none"):
+        return f"Sec-Fetch-Site: {site}"
+    origin = request.headers.get("origin")
+    if origin is None:
+        return None  # not a browser, or a same-origin GET-style navigation
+    if origin == "null":
+        return "Origin: null"
+    own = {request.headers.get("host", "").lower()}
+    public = _state(request).settings.public_url
+    if public:  # behind a proxy the page's origin is the public URL, whatever Host the proxy sends
+        own.add(urllib.parse.urlsplit(public).netloc.lower())
+    if urllib.parse.urlsplit(origin).netloc.lower() not in own:
+        return f"Origin: {origin}"
+    return None
+
+
+def check_control(request: Request) -> Response | None:
+    """The refusal a control request gets (None: let it through). Used by every `/__mock/*` route but
+    health: the token when one is set, and for writes no cross-site browser origin, JSON bodies only
+    and no body beyond `control_max_bytes`."""
+    settings = _state(request).settings
+    expected = settings.control_token
+    if expected and not token_ok(request, expected):
+        answer = control_error(401, "the control API needs the control token (Authorization: Bearer or x-mock-token)")
+        answer.headers["WWW-Authenticate"] = 'Bearer realm="mockserver control"'
+        return answer
+    if request.method not in _WRITES:
+        return None
+    why = _cross_site(request)
+    if why is not None:
+        return control_error(403, f"cross-origin writes to the control API are refused ({why})", "Origin")
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media and media != "application/json" and not media.endswith("+json"):
+        return control_error(
+            415,
+            f"unsupported content type {media!r}: the control API takes JSON"
+            " (Content-Type: application/json; with curl, --json)",
+            "Content-Type",
+        )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > settings.control_max_bytes:
+        return control_error(413, f"body larger than {settings.control_max_bytes} bytes", "body")
+    return None
+
+
+def guarded(endpoint: ControlEndpoint) -> ControlEndpoint:
+    """`endpoint` behind `check_control` (the dashboard's routes use it too)."""
+
+    async def run(request: Request) -> Response:
+        refused = check_control(request)
+        return refused if refused is not None else await endpoint(request)
+
+    run.__name__ = getattr(endpoint, "__name__", "control")
+    run.__doc__ = endpoint.__doc__
+    return run
+
+
+async def _body(request: Request) -> bytes:
+    """The body, read no further than the control API's size limit."""
+    limit = _state(request).settings.control_max_bytes
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RuleError(f"body: larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def _json(request: Request) -> Any:
-    raw = await request.body()
+    raw = await _body(request)
     if not raw.strip():
         return {}
     try:
@@ -70,10 +173,15 @@ async def clock_advance(request: Request) -> Response:
     try:
         data = await _json(request)
     except RuleError as exc:
-        return control_error(400, str(exc), "body")
+        return control_error(413 if str(exc).startswith("body: larger than") else 400, str(exc), "body")
     seconds = data.get("seconds") if isinstance(data, dict) else None
-    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
-        return control_error(400, "seconds: must be a number >= 0", "seconds")
+    if (
+        not isinstance(seconds, (int, float))
+        or isinstance(seconds, bool)
+        or not math.isfinite(seconds)
+        or not 0 <= seconds <= MAX_ADVANCE_SECONDS
+    ):
+        return control_error(400, f"seconds: must be a number from 0 to {MAX_ADVANCE_SECONDS:g} (ten years)", "seconds")
     state.clock.advance(float(seconds))
     return JSONAnswer(state.clock.describe())
 
@@ -100,7 +208,8 @@ def _rule_routes(kind: str, parse: Any) -> list[Route]:
                 rule_id = given if isinstance(given, str) else rules.new_id()
                 made.append((rule_id, parse(rule_id, item, _state(request).known_operations)))
         except RuleError as exc:
-            return control_error(400, str(exc), str(exc).split(":", 1)[0])
+            status = 413 if str(exc).startswith("body: larger than") else 400
+            return control_error(status, str(exc), str(exc).split(":", 1)[0])
         for rule_id, rule in made:
             rules.add(rule_id, rule)
         described = [rule.describe() for _, rule in made]
@@ -118,8 +227,8 @@ def _rule_routes(kind: str, parse: Any) -> list[Route]:
         return JSONAnswer(rule.describe())
 
     return [
-        Route(f"/__mock/{kind}", collection, methods=["GET", "POST", "DELETE"]),
-        Route(f"/__mock/{kind}/{{rule_id}}", item, methods=["GET", "DELETE"]),
+        Route(f"/__mock/{kind}", guarded(collection), methods=["GET", "POST", "DELETE"]),
+        Route(f"/__mock/{kind}/{{rule_id}}", guarded(item), methods=["GET", "DELETE"]),
     ]
 
 
@@ -133,8 +242,8 @@ def _limit(request: Request) -> int | JSONAnswer | None:
     raw = request.query_params.get("limit")
     if raw is None:
         return None
-    if not raw.isdigit():
-        return control_error(400, "limit: must be a whole number >= 0", "limit")
+    if not raw.isdigit() or len(raw) > 7 or int(raw) > MAX_LIMIT:
+        return control_error(400, f"limit: must be a whole number from 0 to {MAX_LIMIT}", "limit")
     return int(raw)
 
 
@@ -206,18 +315,20 @@ async def openapi(request: Request) -> Response:
     return JSONAnswer(state.contracts.openapi(server_url=state.settings.base_url))
 
 
+# Health stays open (container health checks carry no token); everything else is guarded.
+# Health stays open (container health checks carry no token); everything else goes through `guarded`.
 ROUTES = [
     Route("/__mock/health", health, methods=["GET"]),
-    Route("/__mock/requests", requests, methods=["GET", "DELETE"]),
-    Route("/__mock/reset", reset, methods=["POST"]),
-    Route("/__mock/clock", clock, methods=["GET"]),
-    Route("/__mock/clock/advance", clock_advance, methods=["POST"]),
-    Route("/__mock/latency", latency, methods=["GET", "POST"]),
-    Route("/__mock/tasks", tasks, methods=["GET"]),
-    Route("/__mock/tasks/{task_id}", task, methods=["GET"]),
-    Route("/__mock/callbacks", callbacks, methods=["GET"]),
+    Route("/__mock/requests", guarded(requests), methods=["GET", "DELETE"]),
+    Route("/__mock/reset", guarded(reset), methods=["POST"]),
+    Route("/__mock/clock", guarded(clock), methods=["GET"]),
+    Route("/__mock/clock/advance", guarded(clock_advance), methods=["POST"]),
+    Route("/__mock/latency", guarded(latency), methods=["GET", "POST"]),
+    Route("/__mock/tasks", guarded(tasks), methods=["GET"]),
+    Route("/__mock/tasks/{task_id}", guarded(task), methods=["GET"]),
+    Route("/__mock/callbacks", guarded(callbacks), methods=["GET"]),
     *_rule_routes("faults", parse_fault),
     *_rule_routes("stubs", parse_stub),
-    Route("/__mock/openapi.json", openapi, methods=["GET"]),
-    *UI_ROUTES,  # the dashboard page and the journal's live stream
+    Route("/__mock/openapi.json", guarded(openapi), methods=["GET"]),
+    *ui.routes(guard=guarded),  # the dashboard page (a static shell) and the journal's live stream
 ]

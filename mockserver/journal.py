@@ -1,5 +1,9 @@
 """A bounded ring buffer of received requests (redacted when read), newest last.
 
+The buffer is bounded twice: by entry count and by bytes (bodies, headers and query counted), so a
+handful of 30 MB uploads cannot hold gigabytes; a body larger than `body_bytes` is kept as its size
+and SHA-256 only.
+
 Entries are kept compact on purpose: a slotted object holding the raw body bytes and the headers
 flattened into one bytes string, decoded only when someone reads the journal. Keeping each
 request's parsed body and header objects alive for the next thousand requests made every request
@@ -9,7 +13,9 @@ slower (the memory they held went cold before it was reused), which a bare endpo
 from __future__ import annotations
 
 import collections
+import hashlib
 import itertools
+import re
 import sys
 import threading
 from collections.abc import AsyncIterable, AsyncIterator, Callable
@@ -18,9 +24,24 @@ from typing import Any
 import orjson
 
 SECRET_HEADERS = frozenset(
-    {"authorization", "x-api-key", "x-goog-api-key", "mj-api-secret", "cookie", "proxy-authorization"}
+    {
+        "authorization",
+        "x-api-key",
+        "api-key",
+        "x-goog-api-key",
+        "mj-api-secret",
+        "x-mock-token",
+        "cookie",
+        "proxy-authorization",
+    }
 )
-SECRET_QUERY = frozenset({"key", "api_key", "apikey", "access_token"})
+# Query parameters (of the request, and of URLs inside its body) and form fields that hold secrets.
+SECRET_QUERY = frozenset(
+    {"key", "api_key", "apikey", "api-key", "access_token", "token", "secret", "signature", "sig", "password"}
+)
+SECRET_FIELDS = SECRET_QUERY | frozenset({"client_secret", "refresh_token", "authorization"})
+_URL_QUERY = re.compile(r"(?i)([?&](?:" + "|".join(re.escape(n) for n in sorted(SECRET_QUERY)) + r")=)([^&#\s\"']+)")
+_ENTRY_OVERHEAD = 256  # the slotted object, its path and small fields
 _NUL = b"\0"  # HTTP forbids NUL in header names and values, so it can separate them
 _TEXT_LIMIT = 65536
 ANSWER_KEPT = 65536  # answer bodies kept for an open dashboard; larger ones by size only
@@ -80,6 +101,7 @@ class Entry:
         "path",
         "query",
         "raw",
+        "size",
         "status",
         "usage",
     )
@@ -109,6 +131,7 @@ class Entry:
         self.raw = raw
         self.status: int | None = None
         self.usage: Any = None
+        self.size = _ENTRY_OVERHEAD + len(raw) + len(headers) + len(query) + _rough_size(body)
 
     def keep_answer(self, response: Any) -> None:
         """Remember the answer for the dashboard (see `KeptAnswer`); a streamed body is copied as it goes."""
@@ -155,22 +178,26 @@ class Entry:
             "query": _redact_query(self.query.decode("latin-1")),
             "headers": headers,
             "operation": self.operation,
-            "body": self.decoded_body(),
+            "body": mask_secrets(self.decoded_body()),
             "status": self.status,
         }
 
 
 class Journal:
-    """The last `size` requests; entries never grow the buffer past its bound."""
+    """The last `size` requests within `max_bytes`; entries never grow the buffer past either bound."""
 
-    def __init__(self, size: int = 1000) -> None:
-        self._entries: collections.deque[Entry] = collections.deque(maxlen=max(1, size))
+    def __init__(self, size: int = 1000, *, max_bytes: int = 64 * 1024 * 1024, body_bytes: int = 1024 * 1024) -> None:
+        self._entries: collections.deque[Entry] = collections.deque()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         # Callables woken on each new entry (open dashboard streams). Empty while no page is open, so
         # recording a request costs one truthiness check for the feature.
         self.watchers: list[Callable[[], None]] = []
         self.clears = 0
+        self.max_entries = max(1, size)
+        self.max_bytes = max(1, max_bytes)
+        self.body_bytes = max(0, body_bytes)
+        self.bytes = 0
 
     def record(
         self,
@@ -187,12 +214,27 @@ class Journal:
         """Remember a request as received (raw ASGI headers). Pass a JSON body as `raw` bytes (parsed
         when read) and anything else already parsed as `body`."""
         flat = _NUL.join(itertools.chain.from_iterable(headers)) if headers else b""
+        if len(raw) > self.body_bytes:
+            body, raw = body_digest(raw), b""
         entry = Entry(next(self._ids), at, method, sys.intern(path), query, flat, operation, body, raw)
-        self._entries.append(entry)  # deque.append is atomic; maxlen drops the oldest
+        with self._lock:
+            self._entries.append(entry)
+            self.bytes += entry.size
+            while len(self._entries) > 1 and (self.bytes > self.max_bytes or len(self._entries) > self.max_entries):
+                self.bytes -= self._entries.popleft().size
         if self.watchers:
             for wake in self.watchers:
                 wake()
         return entry
+
+    def drop_body(self, entry: Entry, reason: str) -> None:
+        """Forget an entry's body, keeping a note of why (e.g. the request was refused before it was read)."""
+        with self._lock:
+            before = entry.size
+            entry.raw, entry.body = b"", f"<body not kept: {reason}>"
+            entry.size = _ENTRY_OVERHEAD + len(entry.headers) + len(entry.query)
+            if any(e is entry for e in reversed(self._entries)):
+                self.bytes -= before - entry.size
 
     def snapshot(self) -> list[Entry]:
         """The remembered entries themselves, oldest first."""
@@ -206,6 +248,7 @@ class Journal:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self.bytes = 0
             self.clears += 1
         for wake in self.watchers:
             wake()
@@ -229,6 +272,38 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def body_digest(raw: bytes) -> dict[str, Any]:
+    """What the journal keeps of a large body: its size and SHA-256."""
+    return {"size": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}
+
+
+def _rough_size(value: Any) -> int:
+    """Bytes a parsed form body holds, roughly (strings and lists of them; uploads are file names)."""
+    if value is None:
+        return 0
+    if isinstance(value, (str, bytes)):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(len(str(k)) + _rough_size(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return sum(_rough_size(v) for v in value)
+    return 16
+
+
+def mask_secrets(value: Any) -> Any:
+    """`value` with secret fields masked and secret query parameters inside URL strings masked."""
+    if isinstance(value, str):
+        return _URL_QUERY.sub(lambda m: m.group(1) + redact_secret(m.group(2)), value) if "=" in value else value
+    if isinstance(value, dict):
+        return {
+            k: redact_secret(v) if isinstance(v, str) and str(k).lower() in SECRET_FIELDS and v else mask_secrets(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [mask_secrets(v) for v in value]
+    return value
 
 
 def _printable(raw: bytes) -> Any:

@@ -102,12 +102,23 @@ async def serve_media(request: Request) -> Response:
     token = name.rsplit(".", 1)[0]
     try:
         recipe = decode_recipe(token)
-    except ValueError:
+    except (ValueError, TypeError):
         return _not_found(f"malformed media link {name!r}")
     try:
         # Encoding minutes of audio or a 4096-pixel PNG takes a while: keep it off the event loop.
         data, content_type = await run_in_threadpool(render, kind, recipe)
-    except (KeyError, TypeError, ValueError) as exc:
+    except ValueError as exc:  # a well-formed recipe beyond the documented limits (or of bad values)
+        return JSONAnswer(
+            {
+                "error": {
+                    "message": f"media link {name!r} refused: {exc}",
+                    "type": "invalid_request_error",
+                    "code": "media_out_of_limits",
+                }
+            },
+            400,
+        )
+    except (KeyError, TypeError) as exc:
         return _not_found(f"cannot produce media from link {name!r}: {exc}")
     headers = {"Cache-Control": "public, max-age=31536000, immutable", "Content-Length": str(len(data))}
     return Response(data, media_type=content_type, headers=headers)

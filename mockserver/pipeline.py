@@ -501,8 +501,8 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
                 fault = state.faults.pick(**_match_args(call))
                 if fault is not None:
                     call.fault = fault
-                    if fault.latency_ms:
-                        await asyncio.sleep(fault.latency_ms / 1000)
+                    if fault.latency_ms and not await _delay(request, fault.latency_ms / 1000):
+                        return _finish(call, Response(status_code=499))  # the client left: nobody to answer
                     replaced = fault_response(call, fault)
                     if replaced is not None:
                         return _finish(call, replaced)
@@ -519,6 +519,9 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
             if pace is not None:
                 response = await _paced(call, response, pace)
         except ApiError as err:  # gateway refusals carry their own envelope (new-api's, on every route)
+            if err.status in (401, 403) and call.journal_entry is not None:
+                # Refused before the key was accepted: whoever sent it may not fill the journal.
+                state.journal.drop_body(call.journal_entry, f"refused with {err.status}")
             return _finish(call, error_response(getattr(err, "envelope", None) or family, err, call.request_id))
         except Exception as exc:  # a bug in the emulator: say so in the family's envelope, never a bare 500
             log.exception("mockserver bug while serving %s", contract.id)
@@ -553,6 +556,23 @@ async def _paced(call: Call, response: Response, pace: Pace) -> Response:
     elif response.status_code < 400:
         await pace.wait_whole(output_tokens(getattr(response, "payload", None)))
     return response
+
+
+async def _delay(request: Request, seconds: float) -> bool:
+    """Wait `seconds` (a latency fault); False as soon as the client disconnects instead."""
+    sleeper = asyncio.ensure_future(asyncio.sleep(seconds))
+    watcher = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait((sleeper, watcher), return_when=asyncio.FIRST_COMPLETED)
+        return not watcher.done()
+    finally:
+        sleeper.cancel()
+        watcher.cancel()
+
+
+async def _disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def endpoint_asgi(run: Callable[[Request], Awaitable[Response]], family: Envelope) -> ASGIApp:

@@ -15,6 +15,26 @@ class RuleError(ValueError):
     """A rule posted to the control API is malformed; the message names the field."""
 
 
+MAX_REGEX_LENGTH = 1000
+# A quantified group that itself ends in a quantifier, e.g. `(a+)+`, `(x*)*`, `(ab|a?)+`: the shape that
+# makes a backtracking engine take exponential time on a near-miss.
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*}?]\)(?:[+*]|\{\d*,\d*\})")
+
+
+def check_regex(field: str, pattern: str | None) -> None:
+    """Refuse a rule regex that could stall the event loop: too long, or with nested quantifiers.
+
+    Python's `re` backtracks, and a rule's regex runs on every request body: length and the classic
+    catastrophic shape are bounded here, before it is compiled.
+    """
+    if pattern is None:
+        return
+    if len(pattern) > MAX_REGEX_LENGTH:
+        raise RuleError(f"{field}: regex of {len(pattern)} characters is longer than {MAX_REGEX_LENGTH}")
+    if _NESTED_QUANTIFIER.search(pattern):
+        raise RuleError(f"{field}: nested quantifiers such as (a+)+ can take exponential time; rewrite the regex")
+
+
 # What a rule may match on, at its top level or under `match`.
 MATCH_FIELDS = ("operation", "method", "path", "body_regex", "body_json")
 HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
@@ -76,6 +96,8 @@ class RequestMatch:
     _body_re: re.Pattern[str] | None = dataclasses.field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        check_regex("path", self.path)
+        check_regex("body_regex", self.body_regex)
         self._path_re = _compile("path", self.path, 0)
         self._body_re = _compile("body_regex", self.body_regex, re.IGNORECASE | re.DOTALL)
         if self.method:

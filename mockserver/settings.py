@@ -46,6 +46,23 @@ class Settings:
     workers: int = 1
     max_body_bytes: int = 32 * 1024 * 1024
     journal_size: int = 1000
+    # The journal's bound in bytes (oldest entries go first); bodies larger than `journal_body_bytes`
+    # are kept as their size and SHA-256 only.
+    journal_max_bytes: int = 64 * 1024 * 1024
+    journal_body_bytes: int = 1024 * 1024
+    # The control API (/__mock/*): a token it requires when set (Bearer or x-mock-token; /__mock/health
+    # stays open), and the largest body it accepts.
+    control_token: str | None = None
+    control_max_bytes: int = 1024 * 1024
+    # HTTP limits per connection: request head size and field count (431), seconds to receive a head
+    # or the next piece of a body (408), idle keep-alive seconds, seconds a shutdown waits for requests.
+    max_header_bytes: int = 64 * 1024
+    max_headers: int = 100
+    request_timeout: float = 10.0
+    keep_alive_timeout: float = 5.0
+    shutdown_timeout: float = 3.0
+    # Callback targets allowed besides loopback and private addresses (HOST or HOST:PORT).
+    callback_allow: tuple[str, ...] = ()
     log_level: str = "warning"
     # Midjourney: simultaneous jobs before code 22 (queued) / 23 (queue full), and the banned-word list.
     mj_concurrency: int = 3

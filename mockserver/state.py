@@ -78,7 +78,9 @@ class MockState:
             settings=settings,
             contracts=contracts,
             clock=clock,
-            journal=Journal(settings.journal_size),
+            journal=Journal(
+                settings.journal_size, max_bytes=settings.journal_max_bytes, body_bytes=settings.journal_body_bytes
+            ),
             faults=Faults(settings.seed),
             stubs=Stubs(),
             store=store,

@@ -41,10 +41,15 @@ class ThreadedServer:
 
         self.host = host
         self.port = port or free_port(host)
-        from mockserver.settings import SERVER_OPTIONS
+        from mockserver.serving import server_options
+        from mockserver.settings import Settings
 
+        # The emulator's own limits (head size, timeouts) when `app` is one; the defaults otherwise.
+        mock = getattr(getattr(app, "state", None), "mock", None)
+        settings = getattr(mock, "settings", None) or Settings()
+        options = server_options(settings)
         config = uvicorn.Config(
-            app, host=host, port=self.port, log_level="warning", lifespan="on", root_path=root_path, **SERVER_OPTIONS
+            app, host=host, port=self.port, log_level="warning", lifespan="on", root_path=root_path, **options
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name=f"mockserver:{self.port}", daemon=True)

@@ -203,13 +203,16 @@ def _listing(payload: Any, key: str) -> list[dict[str, Any]]:
     raise ControlError(f"unexpected answer from /__mock/{key}: {payload!r}")
 
 
-def urllib_sender(url: str, timeout: float = 30.0) -> Send:
-    """Send control requests over the network with the standard library (never seen by respx)."""
+def urllib_sender(url: str, timeout: float = 30.0, token: str | None = None) -> Send:
+    """Send control requests over the network with the standard library (never seen by respx), with
+    the emulator's control token when it has one."""
     root = url.rstrip("/")
 
     def send(method: str, path: str, body: Any) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(root + path, data=data, method=method)
+        if token:
+            request.add_header("x-mock-token", token)
         if data is not None:
             request.add_header("Content-Type", "application/json")
         try:

@@ -60,4 +60,5 @@ def start_live(settings: Any, app_factory: Any = None) -> tuple[Any, Emulator]:
 
         app_factory = create_app
     server = ThreadedServer(app_factory(live_settings), "127.0.0.1", port).start()
-    return server, Emulator(server.url, api_key_for(settings), urllib_sender(server.url))
+    sender = urllib_sender(server.url, token=settings.control_token)
+    return server, Emulator(server.url, api_key_for(settings), sender)

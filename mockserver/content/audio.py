@@ -28,7 +28,8 @@ from mockserver.content.links import media_url
 from mockserver.content.seeded import seeded_rng
 
 RATE = 24_000
-MAX_SECONDS = 1800.0
+# Ten minutes: longer than any song a vendor makes, and a few seconds of encoding at most.
+MAX_SECONDS = 600.0
 SPEECH_MARKER = "mockserver-tts:"
 
 
@@ -158,6 +159,20 @@ def melody_notes(seconds: float, seed: Any) -> list[Note]:
 # Encoding
 
 
+_BLOCK = RATE * 4  # samples per block handed to the resampler
+
+
+def _drain(stream: Any, container: Any, fifo: AudioFifo, size: int, *, final: bool) -> None:
+    """Encode whole codec frames from `fifo` (and, when `final`, the short remainder)."""
+    while fifo.samples >= size or (final and fifo.samples):
+        chunk = fifo.read(min(size, fifo.samples))
+        if chunk is None:
+            break
+        chunk.pts = None
+        for packet in stream.encode(chunk):
+            container.mux(packet)
+
+
 def encode(samples: array[int], fmt: str, *, rate: int = RATE, comment: str | None = None) -> bytes:
     """Encode 16-bit mono samples as `fmt` (mp3, opus, aac, flac, wav or raw 16-bit LE pcm)."""
     spec = FORMATS[fmt]
@@ -175,23 +190,24 @@ def encode(samples: array[int], fmt: str, *, rate: int = RATE, comment: str | No
             stream.metadata["comment"] = comment
         codec = stream.codec_context
         sample_format = codec.format.name if codec.format else "s16"
-        frame = av.AudioFrame(format="s16", layout="mono", samples=len(samples))
-        frame.planes[0].update(samples.tobytes())
-        frame.sample_rate = rate
-        frame.pts = 0
-        frame.time_base = Fraction(1, rate)
         resampler = av.AudioResampler(format=sample_format, layout="mono", rate=spec.rate)
         fifo = AudioFifo()
-        for part in (*resampler.resample(frame), *resampler.resample(None)):
-            fifo.write(part)
         size = codec.frame_size or 1024
-        while fifo.samples:
-            chunk = fifo.read(min(size, fifo.samples))
-            if chunk is None:
-                break
-            chunk.pts = None
-            for packet in stream.encode(chunk):
-                container.mux(packet)
+        # Blocks of a few seconds go through the resampler and the encoder in turn, so memory holds one
+        # block's resampled copy, not the whole clip's (a long melody was hundreds of megabytes).
+        for start in range(0, max(1, len(samples)), _BLOCK):
+            block = samples[start : start + _BLOCK]
+            frame = av.AudioFrame(format="s16", layout="mono", samples=len(block))
+            frame.planes[0].update(block.tobytes())
+            frame.sample_rate = rate
+            frame.pts = start
+            frame.time_base = Fraction(1, rate)
+            for part in resampler.resample(frame):
+                fifo.write(part)
+            _drain(stream, container, fifo, size, final=False)
+        for part in resampler.resample(None):
+            fifo.write(part)
+        _drain(stream, container, fifo, size, final=True)
         for packet in stream.encode(None):
             container.mux(packet)
     return buffer.getvalue()

@@ -5,13 +5,76 @@ properties/required, additionalProperties, enum/const, anyOf/oneOf/allOf, items/
 min/max bounds, string formats, nullable types and local `$ref`s into `$defs`/`definitions`.
 The result is checked against the schema by the tests; when a schema is too exotic to satisfy
 (`not`, unsatisfiable `pattern`s) the value is the best effort and callers may validate.
+
+Schemas come from clients, so what one may cost is bounded: a keyword of the wrong kind (`maxItems:
+"abc"`, `minimum: 1e999`), a bound past the limits below (`minLength: 50000000`) or a schema that
+needs more than `MAX_VALUES` values or `MAX_CHARS` characters in all raises `SchemaError`, a 400
+naming the keyword, before more than that is built.
 """
 
 from __future__ import annotations
 
+import contextvars
+import math
 import random
 import string
 from typing import Any
+
+from mockserver.errors import ApiError
+
+MAX_LENGTH = 10_000  # minLength
+MAX_COUNT = 1_000  # minItems, minProperties
+MAX_VALUES = 20_000  # values in one generated document
+MAX_CHARS = 1_000_000  # characters of strings in one generated document
+MAX_MAGNITUDE = 2.0**53  # numeric bounds (beyond this JSON numbers stop being exact)
+
+
+class SchemaError(ApiError):
+    """A client's schema the emulator cannot or will not generate from; names the keyword."""
+
+    def __init__(self, keyword: str, message: str, where: str = "") -> None:
+        place = f" (at {where!r})" if where else ""
+        super().__init__(
+            400, f"invalid JSON schema: {keyword}{place}: {message}", param=keyword, code="invalid_json_schema"
+        )
+        self.keyword = keyword
+
+
+class _Budget:
+    """What one `generate` call has built so far."""
+
+    __slots__ = ("chars", "values")
+
+    def __init__(self) -> None:
+        self.values = 0
+        self.chars = 0
+
+
+_BUDGET: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("fake_json_budget", default=None)
+
+
+def _count(schema: dict[str, Any], keyword: str, default: int, limit: int | None, name: str) -> int:
+    """A non-negative integer keyword (minLength, maxItems, ...), checked; `limit` bounds minimums."""
+    value = schema.get(keyword, default)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise SchemaError(keyword, f"must be a non-negative integer, got {value!r}", name)
+    if limit is not None and value > limit:
+        raise SchemaError(keyword, f"{value} is more than the emulator generates (at most {limit})", name)
+    return value
+
+
+def _number(schema: dict[str, Any], keyword: str, name: str) -> float | None:
+    value = schema.get(keyword)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SchemaError(keyword, f"must be a number, got {value!r}", name)
+    if not math.isfinite(value) or abs(value) > MAX_MAGNITUDE:
+        raise SchemaError(keyword, f"{value!r} is outside ±2**53, where the emulator generates numbers", name)
+    return float(value)
+
 
 _WORDS = (
     "alpha",
@@ -43,7 +106,19 @@ _MAX_DEPTH = 8
 
 
 def generate(schema: Any, rng: random.Random, *, root: Any = None, name: str = "", depth: int = 0) -> Any:
-    """A value valid for `schema` (deterministic for a given RNG state)."""
+    """A value valid for `schema` (deterministic for a given RNG state); `SchemaError` past the limits."""
+    budget = _BUDGET.get()
+    if budget is None:  # the outermost call: a fresh budget for this document
+        token = _BUDGET.set(_Budget())
+        try:
+            return generate(schema, rng, root=root, name=name, depth=depth)
+        finally:
+            _BUDGET.reset(token)
+    budget.values += 1
+    if budget.values > MAX_VALUES:
+        raise SchemaError("schema", f"needs more than {MAX_VALUES} values", name)
+    if depth > 4 * _MAX_DEPTH:  # $ref and allOf chains that never reach a type
+        raise SchemaError("$ref", "nests deeper than the emulator follows", name)
     root = schema if root is None else root
     if schema is True or schema is None or schema == {}:
         return _word(rng, name)
@@ -57,7 +132,12 @@ def generate(schema: Any, rng: random.Random, *, root: Any = None, name: str = "
     if "const" in schema:
         return schema["const"]
     if schema.get("enum"):
+        if not isinstance(schema["enum"], list):
+            raise SchemaError("enum", "must be an array", name)
         return rng.choice(schema["enum"])
+    for key in ("allOf", "anyOf", "oneOf"):
+        if key in schema and not isinstance(schema[key], list):
+            raise SchemaError(key, "must be an array of schemas", name)
     if "allOf" in schema:
         merged = _merge_all(schema, root)
         return generate(merged, rng, root=root, name=name, depth=depth + 1)
@@ -144,22 +224,30 @@ def _make_string(schema: dict[str, Any], rng: random.Random, root: Any, name: st
     value = _FORMATS.get(fmt) if isinstance(fmt, str) else None
     if value is None:
         value = _word(rng, name)
-    lo = int(schema.get("minLength", 0))
-    hi = schema.get("maxLength")
+    lo = _count(schema, "minLength", 0, MAX_LENGTH, name)
+    hi = _count(schema, "maxLength", 0, None, name) if "maxLength" in schema else None
     if len(value) < lo:
         value = value + "".join(rng.choices(string.ascii_lowercase, k=lo - len(value)))
-    if hi is not None and len(value) > int(hi):
-        value = value[: int(hi)]
+    if hi is not None and len(value) > hi:
+        value = value[:hi]
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget.chars += len(value)
+        if budget.chars > MAX_CHARS:
+            raise SchemaError("minLength", f"the document needs more than {MAX_CHARS} characters", name)
     return value
 
 
 def _bounds(schema: dict[str, Any], integer: bool) -> tuple[float, float]:
-    lo = schema.get("minimum", 0 if "maximum" not in schema else schema["maximum"] - 100)
-    hi = schema.get("maximum", lo + 100)
-    if "exclusiveMinimum" in schema and isinstance(schema["exclusiveMinimum"], (int, float)):
-        lo = schema["exclusiveMinimum"] + (1 if integer else 1e-6)
-    if "exclusiveMaximum" in schema and isinstance(schema["exclusiveMaximum"], (int, float)):
-        hi = schema["exclusiveMaximum"] - (1 if integer else 1e-6)
+    minimum, maximum = _number(schema, "minimum", ""), _number(schema, "maximum", "")
+    lo = minimum if minimum is not None else 0.0 if maximum is None else maximum - 100
+    hi = maximum if maximum is not None else lo + 100
+    above, below = _number(schema, "exclusiveMinimum", ""), _number(schema, "exclusiveMaximum", "")
+    if above is not None:
+        lo = above + (1 if integer else 1e-6)
+    if below is not None:
+        hi = below - (1 if integer else 1e-6)
+    _number(schema, "multipleOf", "")
     return float(lo), float(max(lo, hi))
 
 
@@ -192,8 +280,10 @@ def _make_null(schema: dict[str, Any], rng: random.Random, root: Any, name: str,
 
 def _make_array(schema: dict[str, Any], rng: random.Random, root: Any, name: str, depth: int) -> list[Any]:
     prefix = schema.get("prefixItems") or []
-    lo = int(schema.get("minItems", 1 if not prefix else len(prefix)))
-    hi = int(schema.get("maxItems", max(lo, 3)))
+    if not isinstance(prefix, list):
+        raise SchemaError("prefixItems", "must be an array of schemas", name)
+    lo = _count(schema, "minItems", 1 if not prefix else len(prefix), MAX_COUNT, name)
+    hi = _count(schema, "maxItems", max(lo, 3), None, name)
     items_schema = schema.get("items", {})
     if items_schema is False:  # a closed tuple: nothing may follow the prefix items
         hi = min(hi, len(prefix))
@@ -211,8 +301,14 @@ def _make_array(schema: dict[str, Any], rng: random.Random, root: Any, name: str
 
 
 def _make_object(schema: dict[str, Any], rng: random.Random, root: Any, name: str, depth: int) -> dict[str, Any]:
-    props: dict[str, Any] = schema.get("properties") or {}
-    required = list(schema.get("required") or [])
+    props: dict[str, Any] = schema.get("properties", {})
+    if props is None:
+        props = {}
+    if not isinstance(props, dict):
+        raise SchemaError("properties", "must be an object of schemas", name)
+    required = schema.get("required") or []
+    if not isinstance(required, list) or not all(isinstance(r, str) for r in required):
+        raise SchemaError("required", "must be an array of property names", name)
     out: dict[str, Any] = {}
     for key in props:
         # Every required property, and optional ones when the schema is small (reads like real output).
@@ -223,7 +319,7 @@ def _make_object(schema: dict[str, Any], rng: random.Random, root: Any, name: st
         if key not in out:
             sub = extra if isinstance(extra, dict) else {}
             out[key] = generate(sub, rng, root=root, name=key, depth=depth + 1)
-    lo = int(schema.get("minProperties", 0))
+    lo = _count(schema, "minProperties", 0, MAX_COUNT, name)
     n = 0
     while len(out) < lo and extra is not False:
         n += 1

@@ -2,6 +2,11 @@
 
 Content modules make links with `media_url`; `mockserver.media` serves them by decoding the recipe and
 running the kind's generator, so any worker (or a restarted server) produces the same bytes.
+
+When the server has keys or a control token, links carry `?sig=`, an HMAC of the path, and the server
+refuses unsigned or forged ones: a client cannot make the server encode media it was not handed a link
+to. The signer is set per request (`LINK_SIGNER`, a context variable; see mockserver.gateway.signing),
+so the many content modules that build links need not be told about it.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import av
@@ -25,8 +25,11 @@ CONTENT_TYPE = "video/mp4"
 LONG_SIDE = 320
 DEFAULT_FPS = 8
 MAX_SECONDS = 600.0
-# Bounds the encode cost of one link (e.g. ten minutes at 2 fps).
+# Bound the encode cost of one link (ten minutes at 2 fps): frames, and pixels × frames, which is what
+# the CPU time follows (1280×720 for 60 s at 8 fps; 320×180 for the full ten minutes at 2 fps). Frames
+# are streamed into the encoder, so memory stays flat whatever the length.
 MAX_FRAMES = 1200
+MAX_PIXEL_FRAMES = 1280 * 720 * 480
 MAX_SIDE = 1280
 MIN_SIDE = 16
 _RATIO = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*[:xX/]\s*(\d+(?:\.\d+)?)\s*$")
@@ -66,8 +69,9 @@ def _rng(seed: Any) -> random.Random:
     return seeded_rng(f"video|{seed}")
 
 
-def _frames(width: int, height: int, count: int, seed: Any) -> list[Image.Image]:
-    """`count` frames of a simple animation: a sky/ground scene and two shapes crossing it."""
+def _frames(width: int, height: int, count: int, seed: Any) -> Iterator[Image.Image]:
+    """`count` frames of a simple animation: a sky/ground scene and two shapes crossing it, made one at
+    a time (a list of them was gigabytes for a long, large clip)."""
     rng = _rng(seed)
     sky = (rng.randint(30, 200), rng.randint(30, 200), rng.randint(60, 230))
     ground = (rng.randint(20, 160), rng.randint(60, 200), rng.randint(20, 120))
@@ -75,7 +79,6 @@ def _frames(width: int, height: int, count: int, seed: Any) -> list[Image.Image]
     horizon = int(height * rng.uniform(0.5, 0.7))
     radius = max(3, int(min(width, height) * rng.uniform(0.08, 0.16)))
     speeds = [rng.uniform(0.6, 1.4), rng.uniform(0.3, 0.9)]
-    frames = []
     for i in range(count):
         image = Image.new("RGB", (width, height), sky)
         draw = ImageDraw.Draw(image)
@@ -86,12 +89,11 @@ def _frames(width: int, height: int, count: int, seed: Any) -> list[Image.Image]
             y = horizon - radius - k * radius * 1.5
             draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=color)
         draw.text((4, 4), f"{i + 1}/{count}", fill=(255, 255, 255))
-        frames.append(image)
-    return frames
+        yield image
 
 
-def render_video(width: int, height: int, seconds: float, *, seed: Any, fps: int = DEFAULT_FPS) -> bytes:
-    """Bytes of an H.264 MP4 of exactly `width`×`height` lasting `seconds` (rounded to whole frames)."""
+def check_video(width: int, height: int, seconds: float, fps: int) -> int:
+    """The frame count of a clip within the limits; ValueError naming the limit otherwise."""
     if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE) or width % 2 or height % 2:
         raise ValueError(f"video size {width}x{height} must be even and within {MIN_SIDE}..{MAX_SIDE}")
     if not 0 < seconds <= MAX_SECONDS:
@@ -101,6 +103,17 @@ def render_video(width: int, height: int, seconds: float, *, seed: Any, fps: int
     count = max(1, round(seconds * fps))
     if count > MAX_FRAMES:
         raise ValueError(f"{count} frames is more than {MAX_FRAMES}: lower the frame rate or the length")
+    if width * height * count > MAX_PIXEL_FRAMES:
+        raise ValueError(
+            f"{width}x{height} for {count} frames is more than {MAX_PIXEL_FRAMES} pixels in all:"
+            " lower the size, the frame rate or the length"
+        )
+    return count
+
+
+def render_video(width: int, height: int, seconds: float, *, seed: Any, fps: int = DEFAULT_FPS) -> bytes:
+    """Bytes of an H.264 MP4 of exactly `width`×`height` lasting `seconds` (rounded to whole frames)."""
+    count = check_video(width, height, seconds, fps)
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=fps)

@@ -94,15 +94,24 @@ class Gateway:
         self.initial.extend(k for k in api_keys(settings.api_key, now=start) if k.secret not in taken)
         self.store.initialize(self.initial)
         self._seeds = 0
-        # With keys, media links are signed (and served only to a key or a valid signature).
-        self.signer = LinkSigner(settings.seed, [k.secret for k in self.initial]) if self.strict else None
+        # With keys or a control token, media links are signed (and served only to a key, the control
+        # token or a valid signature).
+        self.control_token = settings.control_token or ""
+        secrets = [k.secret for k in self.initial] + ([self.control_token] if self.control_token else [])
+        self.signer = LinkSigner(settings.seed, secrets) if self.strict or self.control_token else None
 
     def media_allowed(self, path: str, headers: Mapping[str, str], query: Mapping[str, str]) -> bool:
         """Whether a media download (`/__mock/media/...`, `/mj/image/{id}`) may be served."""
         if self.signer is None:
             return True
+        if self.control_token and signing.sent_control_token(headers) == self.control_token:
+            return True
         return signing.allowed(
-            self.signer, lambda sent: self.store.find(secret_of(sent)) is not None, path, headers, query
+            self.signer,
+            lambda sent: self.strict and self.store.find(secret_of(sent)) is not None,
+            path,
+            headers,
+            query,
         )
 
     async def close(self) -> None:

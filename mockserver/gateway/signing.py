@@ -48,6 +48,11 @@ def sent_key(headers: Mapping[str, str], query: Mapping[str, str]) -> str:
     return str(query.get("key", "")).strip()
 
 
+def sent_control_token(headers: Mapping[str, str]) -> str:
+    """The control token a request carries (`x-mock-token`, or Bearer as the control API takes it)."""
+    return headers.get("x-mock-token", "").strip() or sent_key(headers, {})
+
+
 def allowed(
     signer: LinkSigner, known: Callable[[str], bool], path: str, headers: Mapping[str, str], query: Mapping[str, str]
 ) -> bool:

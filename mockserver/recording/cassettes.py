@@ -10,6 +10,7 @@ Text bodies are stored as readable strings; anything else as `!!binary` (base64)
 
 from __future__ import annotations
 
+import logging
 import zlib
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,10 @@ from mockserver.recording.model import (
     RecordedResponse,
     header_value,
 )
-from mockserver.recording.persist import write_atomic
+from mockserver.recording.persist import trim_partial_tail, write_atomic
 from mockserver.version import __version__
+
+log = logging.getLogger("mockserver.recording")
 
 __all__ = [
     "CASSETTE_SUFFIXES",
@@ -153,14 +156,20 @@ def render_interaction(item: Interaction) -> str:
     return item._yaml
 
 
-def render_cassette(cassette: Cassette) -> str:
-    """The whole cassette as YAML text; `interactions` comes last so items are simply concatenated."""
+def cassette_head(cassette: Cassette) -> str:
+    """The text before the interactions, ending in `interactions:` (see `render_cassette`)."""
     meta = {"version": 1, "recorded_with": f"mockserver {__version__}"}
     meta.update({k: v for k, v in cassette.meta.items() if k not in ("version", "interactions", "recorded_with")})
-    head = _dump(meta)
+    return _dump(meta) + "interactions:\n"
+
+
+def render_cassette(cassette: Cassette) -> str:
+    """The whole cassette as YAML text; `interactions` comes last so items are simply concatenated
+    (and a recorder appends new ones to the file)."""
+    head = cassette_head(cassette)
     if not cassette.interactions:
-        return head + "interactions: []\n"
-    return head + "interactions:\n" + "".join(render_interaction(i) for i in cassette.interactions)
+        return head.removesuffix("interactions:\n") + "interactions: []\n"
+    return head + "".join(render_interaction(i) for i in cassette.interactions)
 
 
 def save_cassette(path: str | Path, cassette: Cassette) -> Path:
@@ -316,7 +325,11 @@ def load_cassette(path: str | Path) -> Cassette:
         stat = path.stat()
         data = cache.load(path, stat)
         if data is None:
-            data = _parse_yaml(path.read_text(encoding="utf-8"), str(path))
+            text = path.read_text(encoding="utf-8")
+            whole = trim_partial_tail(text)
+            if whole != text:
+                log.warning("%s: dropped an interaction cut short by a crash while it was appended", path)
+            data = _parse_yaml(whole, str(path))
             cache.store(path, stat, data)
     except FileNotFoundError:
         return Cassette(path=path)

@@ -19,7 +19,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import parse_qsl, unquote_plus, urlsplit
 
 import orjson
 
@@ -41,7 +41,9 @@ SECRET_HEADERS = frozenset(
         "set-cookie",
     }
 )
-SECRET_QUERY_PARAMS = frozenset({"key", "api_key", "apikey", "api-key", "access_token", "token"})
+SECRET_QUERY_PARAMS = frozenset(
+    {"key", "api_key", "apikey", "api-key", "access_token", "token", "secret", "signature", "sig"}
+)
 # JSON fields whose string value is always a secret (names compared lower-case, '-' as '_').
 SECRET_FIELDS = frozenset(
     {
@@ -74,7 +76,7 @@ _MIN_SUBSTRING_SECRET = 6
 
 Span = tuple[int, int, bytes]
 # Bump when the built-in rules change, so cassettes written under the old ones are redacted again on load.
-_RULESET = "mockserver-redaction-1"
+_RULESET = "mockserver-redaction-2"  # 2: multipart fields, URLs inside JSON, secret/signature params
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,6 +175,8 @@ def request_secrets(request: RecordedRequest, rules: RedactionRules, doc: Any = 
     doc = _json_of(request.body) if doc is _UNSET else doc
     if doc is not None:
         found.update(v for v in json_secrets(doc, rules) if isinstance(v, str))
+    if request.body and request.content_type == "multipart/form-data":
+        found.update(multipart_secrets(request.body, request.header("content-type") or ""))
     found.discard("")
     found.discard(REDACTED)
     return found
@@ -199,9 +203,80 @@ def json_secrets(doc: Any, rules: RedactionRules) -> list[Any]:
                 walk(item)
 
     walk(doc)
+    out.extend(_url_secrets(doc, rules))
     for path in rules.json_paths:
         out.extend(v for v in jsonpath.values_at(doc, path) if v is not None and v != REDACTED)
     return out
+
+
+_URL_IN_TEXT = re.compile(r"https?://[^\s\"'<>]+")
+_PART_NAME = re.compile(rb'(?i)content-disposition:[^\r\n]*;\s*name="([^"]*)"')
+
+
+def _url_secrets(doc: Any, rules: RedactionRules) -> list[str]:
+    """Values of secret query parameters in URLs anywhere in a JSON document (a `notifyHook` with
+    `?token=...`, a signed link)."""
+    out: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, str) and "?" in node and "=" in node:
+            for url in _URL_IN_TEXT.findall(node):
+                for name, value in parse_qsl(urlsplit(url).query, keep_blank_values=False):
+                    if name.lower() in rules.query_params and value and value != REDACTED:
+                        out.append(value)
+
+    walk(doc)
+    return out
+
+
+def multipart_secrets(body: bytes, content_type: str) -> list[str]:
+    """Values of secret-named fields (`api_key`, `password`, a token-like `key`) in a multipart body."""
+    boundary = _boundary(content_type)
+    return [text for _, text in _secret_parts(body, boundary)] if boundary else []
+
+
+def _boundary(content_type: str) -> str:
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.strip().partition("=")
+        if name.lower() == "boundary":
+            return value.strip('"')
+    return ""
+
+
+def _secret_parts(body: bytes, boundary: str) -> list[tuple[int, str]]:
+    """(index among the parts split on the boundary, value) of each secret-named text field."""
+    out: list[tuple[int, str]] = []
+    for index, part in enumerate(body.split(b"--" + boundary.encode("latin-1"))):
+        head, sep, value = part.partition(b"\r\n\r\n")
+        match = _PART_NAME.search(head) if sep else None
+        if match is None or b"filename=" in head:
+            continue
+        field = match.group(1).decode("utf-8", "replace").lower().replace("-", "_")
+        text = value.removesuffix(b"\r\n").decode("utf-8", "replace")
+        if text and (field in SECRET_FIELDS or (field in TOKEN_FIELDS and _TOKEN_LIKE.fullmatch(text))):
+            out.append((index, text))
+    return out
+
+
+def redact_multipart(body: bytes, content_type: str) -> bytes:
+    """`body` with the values of secret-named fields replaced, whatever their length."""
+    boundary = _boundary(content_type)
+    found = dict(_secret_parts(body, boundary)) if boundary else {}
+    if not found:
+        return body
+    marker = b"--" + boundary.encode("latin-1")
+    parts = body.split(marker)
+    for index in found:
+        head, _, value = parts[index].partition(b"\r\n\r\n")
+        tail = b"\r\n" if value.endswith(b"\r\n") else b""
+        parts[index] = head + b"\r\n\r\n" + _R + tail
+    return marker.join(parts)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -372,6 +447,8 @@ def _redact_request(
     if body:
         if request.content_type == "application/x-www-form-urlencoded":
             body = redact_query(body.decode("latin-1"), rules, secrets).encode("latin-1")
+        elif request.content_type == "multipart/form-data":
+            body, _ = redact_bytes(redact_multipart(body, request.header("content-type") or ""), rules, secrets, None)
         else:
             body, _ = redact_bytes(body, rules, secrets, doc)
     return RecordedRequest(

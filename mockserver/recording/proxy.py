@@ -14,6 +14,7 @@ forwarded to the client's URL, and the proxy's URL is swapped back wherever an a
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import dataclasses
 import datetime
@@ -37,11 +38,13 @@ from mockserver.recording.cassettes import (
     Interaction,
     RecordedRequest,
     RecordedResponse,
+    cassette_head,
     render_cassette,
+    render_interaction,
 )
 from mockserver.recording.filters import RedactionRules, redact_interaction
 from mockserver.recording.media_capture import MediaRecorder, auth_headers
-from mockserver.recording.persist import CoalescingWriter
+from mockserver.recording.persist import AppendingWriter, clean_temp_files
 from mockserver.recording.replay import EnvelopeFinder, callback_url
 from mockserver.recording.wire import asgi_headers
 
@@ -72,7 +75,18 @@ class RecordingTarget:
             cassette.meta["redacted_with"] = redacted_with
         else:
             cassette.meta.pop("redacted_with", None)
-        self.writer = CoalescingWriter(cassette.path, lambda: render_cassette(self.cassette))
+        removed = clean_temp_files(cassette.path)  # left by a recorder killed mid-write
+        if removed:
+            log.warning("removed %d stale temp files of %s", len(removed), cassette.path)
+        atexit.register(clean_temp_files, cassette.path)  # and ours, should a write be cut short at exit
+        self.writer = AppendingWriter(
+            cassette.path,
+            head=lambda: cassette_head(self.cassette),
+            items=lambda: self.cassette.interactions,
+            render=render_interaction,
+            empty=lambda: render_cassette(self.cassette),
+        )
+        self.writer.adopt()  # a loaded cassette grows from where its file ends
         self.recorded = 0
 
     def append(self, item: Interaction) -> int:

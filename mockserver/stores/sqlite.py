@@ -4,7 +4,9 @@ Each decision is one `BEGIN IMMEDIATE` transaction (SQLite's write lock), so two
 tasks to one pool, or claiming the same callback transition, are serialised: a transition is claimed by
 exactly one process (compare-and-set on the task's callback cursor). A claim carries a lease in wall
 time; if the claiming process dies, another process may take the transition over once the lease has
-run out.
+run out. Each claim also names its instance (`host:port#pid`): a server restarted on the same host and
+port takes over the claims of its own dead predecessors at once (`adopt_instance`), without waiting
+for their leases.
 
 The file also holds the virtual clock (`mockserver.stores.shared_clock.SharedClock`): processes that
 share tasks must share time, or one would see a task finished that the other still shows running.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 import sqlite3
 import threading
 import time
@@ -58,6 +61,7 @@ CREATE TABLE IF NOT EXISTS tasks (
 CREATE INDEX IF NOT EXISTS tasks_pool ON tasks (queue, run_end);
 CREATE INDEX IF NOT EXISTS tasks_waiting ON tasks (queue, run_start);
 CREATE INDEX IF NOT EXISTS tasks_due ON tasks (cb_due) WHERE cb_due IS NOT NULL;
+CREATE TABLE IF NOT EXISTS claim_owners (task TEXT PRIMARY KEY, owner TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS callbacks (seq INTEGER PRIMARY KEY AUTOINCREMENT, task TEXT NOT NULL, entry BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS callbacks_task ON callbacks (task);
 CREATE TABLE IF NOT EXISTS totals (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -70,6 +74,17 @@ CREATE TABLE IF NOT EXISTS clock (
 );
 """
 _TOTALS = ("attempts", "delivered", "failed")
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id runs on this host (signal 0 checks without signalling)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
 
 
 def _pool_times(record: TaskRecord) -> tuple[float | None, float | None]:
@@ -100,6 +115,7 @@ class SqliteStore:
             for name in _TOTALS:
                 db.execute("INSERT OR IGNORE INTO totals (name, value) VALUES (?, 0)", (name,))
         self._log_writes = 0
+        self.instance = ""
 
     # -- plumbing --------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -266,6 +282,10 @@ class SqliteStore:
                     "UPDATE tasks SET cb_claimed = ?, cb_lease = ? WHERE id = ? AND cb_next = ?",
                     (end, wall + LEASE_SECONDS, task_id, start),
                 )
+                if self.instance:
+                    db.execute(
+                        "INSERT OR REPLACE INTO claim_owners (task, owner) VALUES (?, ?)", (task_id, self.instance)
+                    )
                 claims.append(Claim(record, start, end))
         return claims
 
@@ -285,6 +305,35 @@ class SqliteStore:
                 " WHERE id = ? AND cb_next = ?",
                 (done, done, due, claim.record.id, claim.start),
             )
+            db.execute("DELETE FROM claim_owners WHERE task = ?", (claim.record.id,))
+
+    # -- instances -------------------------------------------------------------------------------
+    def adopt_instance(self, port: int) -> int:
+        """Name this process's claims `host:port#pid` and release, at once, the claims of earlier
+        processes on this host and port that are no longer running (a crash or `kill -9` left them);
+        returns how many were released. Claims of live processes keep their lease."""
+        prefix = f"{socket.gethostname()}:{port}#"
+        self.instance = f"{prefix}{os.getpid()}"
+        released = 0
+        with self._write() as db:
+            rows = db.execute(
+                "SELECT task, owner FROM claim_owners WHERE substr(owner, 1, ?) = ?", (len(prefix), prefix)
+            ).fetchall()
+            for task_id, owner in rows:
+                pid = owner[len(prefix) :]
+                if owner == self.instance or not pid.isdigit() or _alive(int(pid)):
+                    continue
+                db.execute(
+                    "UPDATE tasks SET cb_claimed = cb_next, cb_lease = NULL WHERE id = ? AND cb_claimed != cb_next",
+                    (task_id,),
+                )
+                db.execute("DELETE FROM claim_owners WHERE task = ?", (task_id,))
+                released += 1
+        if released:
+            log.warning(
+                "store %s: took over %d callback claims of a stopped server on port %d", self.path, released, port
+            )
+        return released
 
     def log_attempt(self, entry: dict[str, Any]) -> None:
         totals = dict.fromkeys(_TOTALS, 0)
@@ -315,6 +364,7 @@ class SqliteStore:
         with self._write() as db:
             db.execute("DELETE FROM tasks")
             db.execute("DELETE FROM callbacks")
+            db.execute("DELETE FROM claim_owners")
             db.execute("UPDATE totals SET value = 0")
 
     def close(self) -> None:

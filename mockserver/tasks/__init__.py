@@ -30,7 +30,7 @@ Using it from a family module::
         record, admission = tasks.submit(
             vendor="kling", kind="text2video", id=call.new_id(length=20), plan=plan, now=call.now,
             request=call.body, owner=owner_of(call.api_key),
-            notify_hook=tasks.hook(call.body.get("callback_url")),
+            notify_hook=tasks.hook(call.body.get("callback_url"), "callback_url"),
             data={"seed": call.rng.randrange(2**31)},   # anything the renderer needs later
             queue=QueuePolicy("kling", concurrency=5, size=50),   # optional; QueueFull when full
         )

@@ -4,8 +4,9 @@ A background asyncio task polls the store for transitions whose time has come (`
 delivers each claim — the due steps of one task — sequentially in its own asyncio task, so one task's
 callbacks arrive in lifecycle order while different tasks are delivered concurrently (bounded by
 `concurrency`). Each step is tried up to `attempts` times with exponential back-off; every attempt lands
-in the store's delivery log. Requests never wait for any of this, and a slow or dead receiver only
-occupies delivery slots, each bounded by `timeout`.
+in the store's delivery log; each POST carries `X-Mock-Delivery-Id: <task>:<step>`, the same on every
+attempt, so a receiver can drop the duplicates a crash can cause. Requests never wait for any of
+this, and a slow or dead receiver only occupies delivery slots, each bounded by `timeout`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from mockserver.tasks.http import CallbackClient, CallbackError
 from mockserver.tasks.model import TaskRecord, view_at
 
 log = logging.getLogger("mockserver.tasks")
+
+DELIVERY_ID_HEADER = "X-Mock-Delivery-Id"
 
 # Renders the JSON body a callback for one step carries: (record, step index) -> payload (None: no callback).
 PayloadFor = Callable[[TaskRecord, int], Any]
@@ -167,7 +170,9 @@ class CallbackDispatcher:
         if payload is None:  # the vendor sends nothing for this step (e.g. an event the client filtered out)
             return
         body = orjson.dumps(payload)
-        headers = {"Content-Type": "application/json"}
+        # The same id on every attempt and from every process: after a crash a step may be sent again
+        # (at least once), and receivers deduplicate on this.
+        headers = {"Content-Type": "application/json", DELIVERY_ID_HEADER: f"{record.id}:{index}"}
         for attempt in range(1, self.attempts + 1):
             started = time.perf_counter()
             status: int | None = None

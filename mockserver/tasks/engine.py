@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from mockserver.errors import ApiError
 from mockserver.stores.base import TaskStore, last
 from mockserver.tasks.dispatcher import CallbackDispatcher
 from mockserver.tasks.model import (
@@ -25,6 +26,7 @@ from mockserver.tasks.model import (
     view,
     view_at,
 )
+from mockserver.tasks.targets import refused_target
 
 if TYPE_CHECKING:
     from mockserver.settings import Settings
@@ -91,6 +93,9 @@ class TaskEngine:
 
     # -- lifecycle of the engine itself ------------------------------------------------------------
     async def start(self) -> None:
+        adopt = getattr(self.store, "adopt_instance", None)
+        if adopt is not None:  # a shared file: claims name this process; a crashed predecessor's are freed
+            adopt(self.settings.port)
         await self.dispatcher.start()
 
     async def stop(self) -> None:
@@ -115,9 +120,19 @@ class TaskEngine:
     def settings(self) -> Settings:
         return self.state.settings
 
-    def hook(self, task_hook: str | None) -> str | None:
-        """The callback URL for a task: its own hook, else the global `--notify-hook`, else None."""
-        return (task_hook or "").strip() or self.settings.notify_hook or None
+    def hook(self, task_hook: str | None, field: str | None = None) -> str | None:
+        """The callback URL for a task: its own hook, else the global `--notify-hook`, else None.
+
+        An http(s) hook whose host the settings do not allow (`--callback-allow`; by default anything
+        but link-local, multicast and unspecified addresses) is refused here, at submit, with a 400
+        naming `field`, so the callbacks log never tells a refused target from an unreachable one.
+        """
+        url = (task_hook or "").strip() or self.settings.notify_hook or None
+        if url:
+            why = refused_target(url, self.settings.callback_allow)
+            if why is not None:
+                raise ApiError(400, f"callback URL {url!r} is not allowed: {why}", param=field, code="callback_refused")
+        return url
 
     # -- tasks -----------------------------------------------------------------------------------
     def submit(

@@ -311,7 +311,7 @@ def test_serve_refuses_a_bad_keys_file_in_one_line(tmp_path: Path) -> None:
     )
     assert done.returncode == 2 and "listening" not in done.stdout
     assert done.stderr.strip().splitlines() == [
-        f"mockserver: --keys {bad}: keys[0].rpm: must be a whole number in 0..1000000000 (got 'fast')"
+        f"mockserver serve: --keys {bad}: keys[0].rpm: must be a whole number in 0..1000000000 (got 'fast')"
     ]
 
 

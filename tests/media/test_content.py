@@ -35,7 +35,8 @@ def test_render_audio_is_deterministic_and_seeded() -> None:
 
 def test_absurd_audio_links_are_refused_not_rendered(fresh_client: TestClient) -> None:
     url = media.media_url("http://x", "audio", {"d": 10**9, "s": "x", "f": "mp3"}, "mp3")
-    assert fresh_client.get(url.split("http://x", 1)[1]).status_code == 404
+    answer = fresh_client.get(url.split("http://x", 1)[1])
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == "media_out_of_limits"
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -134,7 +135,11 @@ def test_a_reconnecting_stream_resumes_after_the_last_event_id() -> None:
             client.get("/v1/models", headers=AUTH)
         with client.stream("GET", "/__mock/requests/stream", headers={"last-event-id": "2"}, timeout=10) as response:
             assert next(events_of(response))[1]["id"] == 3
-        assert app.state.mock.journal.watchers == []  # the stream let go of the journal when it closed
+        # the stream lets go of the journal once the server has seen the client leave (a moment later)
+        deadline = time.monotonic() + 10
+        while app.state.mock.journal.watchers and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert app.state.mock.journal.watchers == []
 
 
 def test_the_replay_server_lists_interactions_and_explains_misses_as_data() -> None:

@@ -51,10 +51,11 @@ def test_render_video_refuses_impossible_recipes(width: int, height: int, second
         render_video(width, height, seconds, seed="x", fps=fps)
 
 
-def test_links_are_served_and_bad_links_are_404(client: TestClient) -> None:
+def test_links_are_served_and_bad_links_are_400(client: TestClient) -> None:
     url = video_url("http://127.0.0.1:8080", aspect="9:16", seconds=3, seed="z")
     answer = client.get(url.split("8080", 1)[1])
     assert answer.status_code == 200 and answer.headers["cache-control"].startswith("public")
     check_video(answer.content, answer.headers["content-type"], aspect=9 / 16, seconds=3)
     bad = video_url("http://h", size=(99, 99), seconds=3, seed="z")
-    assert client.get(bad.split("http://h", 1)[1]).status_code == 404
+    assert client.get(bad.split("http://h", 1)[1]).status_code == 400
+    assert client.get("/__mock/media/video/not-a-recipe.mp4").status_code == 404

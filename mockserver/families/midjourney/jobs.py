@@ -178,7 +178,7 @@ def submit_job(
             now=call.now,
             request=dict(request if request is not None else body),
             owner=owner(call),
-            notify_hook=engine.hook(body.get("notifyHook")),
+            notify_hook=engine.hook(body.get("notifyHook"), "notifyHook"),
             scenario=scenario.name,
             parent=parent,
             data=data,

@@ -80,7 +80,16 @@ def implied_instance(schema: dict[str, Any], rng: random.Random, prompt: str) ->
     try:
         value = structured(schema, rng, prompt)
         orjson.dumps(value)  # encodable as the answer will be (no integers past 64 bits)
-    except (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError, OverflowError):
+    except (
+        fake_json.SchemaError,  # out of the emulator's bounds: a client schema field would be a 400; words are not
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        IndexError,
+        RecursionError,
+        OverflowError,
+    ):
         return None
     return value
 

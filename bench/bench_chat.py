@@ -2,17 +2,17 @@
 
 Three servers run under uvicorn (one worker each, all with the options `mockserver serve` uses: no
 access log, no `server` header, no proxy-header handling) and are loaded by the same client in the same
-run, alternating rounds, each sending the same 1,000 distinct bodies in turn (prompts of varied length,
-with and without system prompts and earlier turns, several models, limits that do or do not cut the
-answer), so no cache keyed by a body can flatter a figure: a bare Starlette endpoint returning a fixed
-completion (the baseline), the emulator generating its answer (request validation on, the default), and
-the emulator answering from one static response stub (validation still on: what WireMock's one-stub
-figure measures). The figures that matter are the ratios to the baseline (goal for the generated answer:
->= 0.70). With `--pin` (the default where the machine has two or more CPUs) servers run on one CPU and
-the load generator on another, which steadies the numbers; each server's CPU time per request is printed
-too.
+run, alternating rounds: a bare Starlette endpoint returning a fixed completion (the baseline), the
+emulator generating its answer (request validation on, the default), and the emulator answering from
+one static response stub (validation still on: what WireMock's one-stub figure measures). Each is sent
+the same 10,000 distinct bodies in turn (prompts of varied length, with and without system prompts and
+earlier turns, several models, limits that do or do not cut the answer): more than any cache of bodies
+or texts holds, so none can flatter a figure. The figures that matter are the ratios to the baseline
+(goal for the generated answer: >= 0.70). With `--pin` (the default where the machine has two or more
+CPUs) servers run on one CPU and the load generator on another, which steadies the numbers; each
+server's CPU time per request is printed too.
 
-Usage: python bench/bench_chat.py [--seconds 5] [--rounds 3] [--connections 32] [--bodies 1000] [--no-pin]
+Usage: python bench/bench_chat.py [--seconds 5] [--rounds 3] [--connections 32] [--bodies 10000] [--no-pin]
 """
 
 from __future__ import annotations
@@ -218,7 +218,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--bodies", type=int, default=1000, help="distinct request bodies, sent in turn")
+    parser.add_argument("--bodies", type=int, default=10000, help="distinct request bodies, sent in turn")
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="let the OS place servers and client")
     args = parser.parse_args()
 

@@ -14,6 +14,9 @@ import re
 # One token: optional leading whitespace, then up to four word characters or one other character; a
 # run of whitespace with nothing after it is a piece that counts for nothing.
 _TOKEN_PIECE = re.compile(r"\s*(?:\w{1,4}|[^\w\s])|\s+", re.UNICODE)
+# The same pieces for ASCII text, with cheaper character tests (`\s` there misses \x1c-\x1f, which
+# Unicode counts as whitespace).
+_ASCII_PIECE = re.compile(r"[\s\x1c-\x1f]*(?:\w{1,4}|[^\w\s\x1c-\x1f])|[\s\x1c-\x1f]+", re.ASCII)
 # Counts of short texts, remembered: system prompts and earlier turns come back in every request of a
 # conversation, and counting them is most of the work of a usage block.
 _COUNTS: dict[str, int] = {}
@@ -125,7 +128,7 @@ def token_pieces(text: str) -> list[str]:
     """`text` cut into `count_tokens(text)` pieces that join back to `text` (logprobs, fine streaming).
 
     Trailing whitespace rides on the last token; a whitespace-only text is one piece."""
-    pieces: list[str] = _TOKEN_PIECE.findall(text)
+    pieces: list[str] = (_ASCII_PIECE if text.isascii() else _TOKEN_PIECE).findall(text)
     if len(pieces) > 1 and pieces[-1].isspace():
         tail = pieces.pop()
         pieces[-1] += tail
@@ -138,11 +141,13 @@ def truncate_tokens(text: str, budget: int) -> tuple[str, bool]:
     The result counts exactly `min(budget, count_tokens(text))` tokens.
     """
     budget = max(0, budget)
+    piece = _ASCII_PIECE if text.isascii() else _TOKEN_PIECE
     # Tokens are found left to right, so a prefix that holds two more pieces than the budget settles
-    # the cut without reading the rest of a long text; otherwise read it all.
-    pieces = _TOKEN_PIECE.findall(text, 0, 8 * budget + 64)
+    # the cut without reading the rest of the text (generated replies need about 5 characters a
+    # token); otherwise read it all.
+    pieces = piece.findall(text, 0, 5 * budget + 32)
     if len(pieces) < budget + 2:
-        pieces = _TOKEN_PIECE.findall(text)
+        pieces = piece.findall(text)
         tokens = len(pieces) - 1 if pieces and pieces[-1].isspace() else len(pieces)
         if tokens <= budget:
             return text, False

@@ -3,6 +3,11 @@
 Non-streaming answers are one `chat.completion`; with `stream: true` the answer is `data:` events of
 `chat.completion.chunk` (a role delta, content or tool-call fragments, a finish chunk, the usage chunk
 when `stream_options.include_usage` is set) ending with `data: [DONE]`.
+
+Every request, the plain text one included, takes the same path: `parse_chat_request` reads the
+body, `plan_reply` and `fit_reply` settle each choice, and the choices are serialized here, as one
+JSON document or as chunks. Speed comes from making that path cheap (the token counter's ASCII
+count, precomputed reply sentences, orjson), not from a second path or a cache of bodies.
 """
 
 from __future__ import annotations
@@ -36,11 +41,13 @@ async def chat_completions(call: Call) -> Response:
     ensure_model(call, req.model)
     rng = call.rng
     replies = [plan_reply(req, call.stub, rng) for _ in range(req.n)]
+    completion_tokens = reasoning_tokens = 0
     for reply in replies:
         fit_reply(reply, req)
+        completion_tokens += reply.completion_tokens()
+        reasoning_tokens += reply.reasoning_tokens()
     prompt_tokens = message_tokens(req.messages) + _tools_tokens(call.body)
-    completion_tokens = sum(r.completion_tokens() for r in replies)
-    usage = usage_block(prompt_tokens, completion_tokens, sum(r.reasoning_tokens() for r in replies))
+    usage = usage_block(prompt_tokens, completion_tokens, reasoning_tokens)
     record_usage(call, req.model, prompt_tokens, completion_tokens, stream=req.stream)
     completion_id = random_id(rng, "chatcmpl-", _ID_LENGTH)
     created = int(call.now)

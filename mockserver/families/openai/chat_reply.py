@@ -37,7 +37,7 @@ _THOUGHTS = (
 )
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class Reply:
     """One choice before it is put in the wire format."""
 

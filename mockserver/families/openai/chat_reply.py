@@ -37,7 +37,7 @@ _THOUGHTS = (
 )
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass
 class Reply:
     """One choice before it is put in the wire format."""
 

@@ -26,7 +26,7 @@ _URL = re.compile(r"https?://[^\s)\"'<>]+")
 _JSON_WORD = re.compile(r"json", re.IGNORECASE)
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass
 class ChatRequest:
     """What the reply depends on, read once from the body."""
 

@@ -1,14 +1,18 @@
 """Benchmark: the emulator's non-streaming chat completion against a bare Starlette endpoint.
 
 Three servers run under uvicorn (one worker each, all with the options `mockserver serve` uses: no
-access log, no `server` header, no proxy-header handling) and are loaded by the same client in the same run,
-alternating rounds: a bare Starlette endpoint returning a fixed completion (the baseline), the
+access log, no `server` header, no proxy-header handling) and are loaded by the same client in the same
+run, alternating rounds: a bare Starlette endpoint returning a fixed completion (the baseline), the
 emulator generating its answer (request validation on, the default), and the emulator answering from
-one static response stub (validation still on: what WireMock's one-stub figure measures). The figures
-that matter are the ratios to the baseline (goal for the generated answer: >= 0.70). With
-`--pin` (the default where the machine has two or more CPUs) servers run on one CPU and the load
-generator on another, which steadies the numbers; each server's CPU time per request is printed too.
-Usage: python bench/bench_chat.py [--seconds 5] [--rounds 3] [--connections 32] [--no-pin]
+one static response stub (validation still on: what WireMock's one-stub figure measures). Each is sent
+the same 10,000 distinct bodies in turn (prompts of varied length, with and without system prompts and
+earlier turns, several models, limits that do or do not cut the answer): more than any cache of bodies
+or texts holds, so none can flatter a figure. The figures that matter are the ratios to the baseline
+(goal for the generated answer: >= 0.70). With `--pin` (the default where the machine has two or more
+CPUs) servers run on one CPU and the load generator on another, which steadies the numbers; each
+server's CPU time per request is printed too.
+
+Usage: python bench/bench_chat.py [--seconds 5] [--rounds 3] [--connections 32] [--bodies 10000] [--no-pin]
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import random
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -35,17 +40,102 @@ from loadgen import LoadResult, build_request, median_result, run_load  # noqa: 
 from mockserver.settings import SERVER_OPTIONS  # noqa: E402
 from mockserver.testing import free_port, wait_healthy  # noqa: E402
 
-BODY = orjson.dumps(
-    {
-        "model": "gpt-4o",
-        "messages": [
-            {"role": "system", "content": "You are a helpful assistant."},
-            {"role": "user", "content": "Hello! Can you tell me a fun fact about octopuses?"},
-        ],
-        "max_tokens": 200,
-        "temperature": 0.7,
-    }
+MODELS = (
+    "gpt-4o",
+    "gpt-4o-mini",
+    "gpt-4.1-mini",
+    "gpt-3.5-turbo",
+    "claude-sonnet-4-20250514",
+    "claude-3-5-haiku-20241022",
+    "gemini-2.0-flash",
+    "deepseek-chat",
 )
+_WORDS = (
+    "octopus",
+    "tide",
+    "harbour",
+    "lantern",
+    "compiler",
+    "garden",
+    "violin",
+    "glacier",
+    "market",
+    "recipe",
+    "theorem",
+    "river",
+    "battery",
+    "orbit",
+    "pottery",
+    "ledger",
+    "meadow",
+    "tunnel",
+    "falcon",
+    "archive",
+    "circuit",
+    "canyon",
+    "festival",
+    "kernel",
+    "mosaic",
+    "planet",
+    "sailing",
+    "bakery",
+    "volcano",
+    "puzzle",
+    "lighthouse",
+    "migration",
+    "rainfall",
+    "telescope",
+    "alloy",
+    "quartz",
+    "cathedral",
+    "protocol",
+    "spreadsheet",
+    "orchard",
+    "vaccine",
+    "bicycle",
+    "thunder",
+    "carnival",
+    "dialect",
+)
+_GLUE = ("the", "a", "of", "and", "in", "for", "with", "why", "how", "does", "my", "is", "to", "on")
+_SYSTEMS = (
+    "You are a helpful assistant.",
+    "You are terse. Answer in one paragraph.",
+    "You are a patient tutor who explains things step by step to a curious student.",
+    "",
+)
+
+
+def make_bodies(count: int, seed: int = 0) -> list[bytes]:
+    """`count` distinct chat bodies: prompts of 1 to ~200 words, with or without a system prompt and
+    earlier turns, no limit or a limit that may cut the answer, and several models."""
+    rng = random.Random(seed)
+    bodies: list[bytes] = []
+    seen: set[bytes] = set()
+    while len(bodies) < count:
+        words = rng.choice((3, 8, 15, 40, 200))
+        prompt = " ".join(rng.choice(_WORDS if rng.random() < 0.5 else _GLUE) for _ in range(rng.randint(1, words)))
+        messages: list[dict[str, str]] = []
+        system = rng.choice(_SYSTEMS)
+        if system:
+            messages.append({"role": "system", "content": system})
+        for _ in range(rng.choice((0, 0, 0, 1, 2))):
+            messages.append({"role": "user", "content": " ".join(rng.sample(_WORDS, rng.randint(2, 12)))})
+            messages.append({"role": "assistant", "content": " ".join(rng.sample(_WORDS, rng.randint(5, 30)))})
+        messages.append({"role": "user", "content": prompt.capitalize() + "?"})
+        body: dict[str, object] = {"model": rng.choice(MODELS), "messages": messages}
+        limit = rng.choice((None, None, 5, 16, 64, 200, 1000))
+        if limit is not None:
+            body[rng.choice(("max_tokens", "max_completion_tokens"))] = limit
+        if rng.random() < 0.5:
+            body["temperature"] = round(rng.uniform(0, 1.5), 2)
+        if rng.random() < 0.2:
+            body["user"] = f"user-{rng.randint(1, 50)}"
+        raw = orjson.dumps(body)
+        if raw not in seen:
+            seen.add(raw)
+            bodies.append(raw)
+    return bodies
 
 
 # The baseline runs under the same uvicorn options as `mockserver serve` (`SERVER_OPTIONS`), so the
@@ -101,8 +191,8 @@ def cpu_seconds(proc: subprocess.Popen[bytes]) -> float:
 class Target:
     """One server under test, its request, and what each round measured."""
 
-    def __init__(self, name: str, port: int, request: bytes) -> None:
-        self.name, self.port, self.request = name, port, request
+    def __init__(self, name: str, port: int, requests: list[bytes]) -> None:
+        self.name, self.port, self.requests = name, port, requests
         self.results: list[LoadResult] = []
         self.cpu_per_request: list[float] = []
         self.proc: subprocess.Popen[bytes] | None = None
@@ -110,7 +200,7 @@ class Target:
     def measure(self, connections: int, seconds: float) -> LoadResult:
         assert self.proc is not None
         before = cpu_seconds(self.proc)
-        result = asyncio.run(run_load("127.0.0.1", self.port, self.request, connections=connections, seconds=seconds))
+        result = asyncio.run(run_load("127.0.0.1", self.port, self.requests, connections=connections, seconds=seconds))
         used = cpu_seconds(self.proc) - before
         self.results.append(result)
         if result.requests and used:
@@ -128,6 +218,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--bodies", type=int, default=10000, help="distinct request bodies, sent in turn")
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="let the OS place servers and client")
     args = parser.parse_args()
 
@@ -145,8 +236,11 @@ def main() -> int:
 
     py = sys.executable
     headers = {"Content-Type": "application/json", "Authorization": "Bearer sk-bench"}
+    bodies = make_bodies(args.bodies)
     targets = [
-        Target(name, port, build_request("POST", "127.0.0.1", port, "/v1/chat/completions", BODY, headers))
+        Target(
+            name, port, [build_request("POST", "127.0.0.1", port, "/v1/chat/completions", b, headers) for b in bodies]
+        )
         for name, port in (("bare", free_port()), ("generated", free_port()), ("stub", free_port()))
     ]
     bare, generated, stub = targets
@@ -166,7 +260,7 @@ def main() -> int:
         with httpx.Client(base_url=f"http://127.0.0.1:{stub.port}") as control:
             control.post("/__mock/stubs", json=stub_rule).raise_for_status()
         for target in targets:  # warm up (imports, caches) before measuring
-            asyncio.run(run_load("127.0.0.1", target.port, target.request, connections=4, seconds=1))
+            asyncio.run(run_load("127.0.0.1", target.port, target.requests, connections=4, seconds=1))
         for i in range(args.rounds):
             for target in targets:
                 result = target.measure(args.connections, args.seconds)
@@ -177,7 +271,10 @@ def main() -> int:
             print(f"emulator ({target.name}) answered {errors} requests with an error status", file=sys.stderr)
             return 1
     base = median_result(bare.results).rps
-    print(f"\nnon-streaming chat completion, request validation on ({env_note}, {args.connections} connections)")
+    print(
+        f"\nnon-streaming chat completion, request validation on ({env_note}, {args.connections} connections, "
+        f"{len(bodies)} distinct bodies sent in turn)"
+    )
     print(f"bare Starlette        : {bare.summary()}")
     print(f"emulator, generated   : {generated.summary()}")
     print(f"emulator, static stub : {stub.summary()}")

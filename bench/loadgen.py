@@ -1,16 +1,19 @@
 """A small HTTP/1.1 keep-alive load generator on raw asyncio sockets (no client library in the way).
 
-Each connection sends one request, reads the whole answer (Content-Length or chunked), and repeats
-until the time is up. Latencies are per request. Used by the benchmarks to load a bare endpoint and the
-emulator with exactly the same client in the same run.
+Each connection sends a request, reads the whole answer (Content-Length or chunked), and repeats until
+the time is up; given several requests, the connections take them in turn from one shared cycle, so
+every request is sent about equally often. Latencies are per request. Used by the benchmarks to load a
+bare endpoint and the emulator with exactly the same client in the same run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import statistics
 import time
+from collections.abc import Iterator, Sequence
 
 
 @dataclasses.dataclass
@@ -62,12 +65,12 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def _worker(host: str, port: int, request: bytes, deadline: float, result: LoadResult) -> None:
+async def _worker(host: str, port: int, requests: Iterator[bytes], deadline: float, result: LoadResult) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
         while time.perf_counter() < deadline:
             start = time.perf_counter()
-            writer.write(request)
+            writer.write(next(requests))
             status = await _read_response(reader)
             result.latencies.append(time.perf_counter() - start)
             result.requests += 1
@@ -77,12 +80,18 @@ async def _worker(host: str, port: int, request: bytes, deadline: float, result:
         writer.close()
 
 
-async def run_load(host: str, port: int, request: bytes, *, connections: int = 32, seconds: float = 5.0) -> LoadResult:
-    """Drive `request` at host:port over `connections` keep-alive connections for `seconds`."""
+async def run_load(
+    host: str, port: int, request: bytes | Sequence[bytes], *, connections: int = 32, seconds: float = 5.0
+) -> LoadResult:
+    """Drive `request` (or each of several requests in turn) at host:port over `connections` keep-alive
+    connections for `seconds`."""
     result = LoadResult(0, 0, 0.0, [])
+    # One cycle shared by every connection (they all run on this event loop), so a run sends each
+    # request in turn instead of each connection repeating the first few.
+    requests = itertools.cycle([request] if isinstance(request, bytes) else list(request))
     start = time.perf_counter()
     deadline = start + seconds
-    await asyncio.gather(*(_worker(host, port, request, deadline, result) for _ in range(connections)))
+    await asyncio.gather(*(_worker(host, port, requests, deadline, result) for _ in range(connections)))
     result.seconds = time.perf_counter() - start
     return result
 

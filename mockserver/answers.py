@@ -9,7 +9,6 @@ import orjson
 from starlette.responses import Response
 
 _JSON = (b"content-type", b"application/json")
-_UNDECODED = object()
 
 
 class JSONAnswer(Response):
@@ -29,19 +28,6 @@ class JSONAnswer(Response):
             raw.extend((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
         self.raw_headers = raw
 
-    @classmethod
-    def from_bytes(cls, body: bytes, status_code: int = 200) -> JSONAnswer:
-        """An answer whose JSON a handler assembled itself; `payload` decodes it only when asked (strict mode)."""
-        answer = cls.__new__(cls)
-        answer._payload = _UNDECODED
-        answer.status_code = status_code
-        answer.background = None
-        answer.body = body
-        answer.raw_headers = [(b"content-length", str(len(body)).encode()), _JSON]
-        return answer
-
     @property
     def payload(self) -> Any:
-        if self._payload is _UNDECODED:
-            self._payload = orjson.loads(self.body)
         return self._payload

@@ -29,18 +29,12 @@ _blake2b = hashlib.blake2b
 _TWISTER_METHODS = ("getrandbits", "random", "seed", "getstate", "setstate")
 
 
-def first_block(key: bytes) -> int:
-    """The first `BLOCK_BITS` a `KeyedRandom(key)` draws from, lowest bits first: `getrandbits(k)` takes
-    the next `k` of them, `randbytes(n)` the next `8 * n` (little-endian)."""
-    return int.from_bytes(_blake2b(key).digest(), "little")
-
-
 class KeyedRandom:
     """`random.Random`'s interface over a hash pool first, then over a twister seeded from the key."""
 
     def __init__(self, key: bytes) -> None:
         self._key = key
-        self._bits = first_block(key)
+        self._bits = int.from_bytes(_blake2b(key).digest(), "little")
         self._left = BLOCK_BITS
         self._blocks = 1
         self._mt: Random | None = None

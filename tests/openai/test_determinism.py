@@ -1,15 +1,20 @@
-"""Same seed + same calls ⇒ byte-identical answers (stopped clock); another seed ⇒ other answers."""
+"""Same seed + same calls ⇒ byte-identical answers (stopped clock); another seed ⇒ other answers.
+
+The plain chat completion, the commonest answer, is checked on many varied bodies: reproducible,
+conforming to its contract (strict mode), usage that counts the text, and `max_tokens` cuts.
+"""
 
 from __future__ import annotations
 
+import random
+import re
 from typing import Any
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+import orjson
 from starlette.testclient import TestClient
 
 from mockserver.app import create_app
-from mockserver.families.openai import chat
+from mockserver.content.text import count_tokens
 from mockserver.settings import Settings
 from tests.openai.payloads import WEATHER_TOOL
 
@@ -58,77 +63,119 @@ def test_same_seed_same_bytes_other_seed_other_bytes() -> None:
     assert other[4] == first[4]
 
 
-def test_short_path_answers_exactly_like_the_general_path(monkeypatch: Any) -> None:
-
-    bodies = [
-        {
-            "model": "gpt-4o",
-            "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
-        },
-        {"model": "gpt-4o", "messages": [{"role": "user", "content": "Tell me about tides"}], "max_tokens": 7},
-        {"model": "claude-sonnet-4-20250514", "messages": [{"role": "user", "content": "x"}], "temperature": 0.2},
-        {
-            "model": "gpt-4o-mini",
-            "messages": [
-                {"role": "developer", "content": "Answer in French, s'il vous plaît — «court»."},
-                {"role": "user", "content": "Qu'est-ce qu'une marée ? \u2603 \"quoted\"\n"},
-                {"role": "assistant", "content": None},
-                {"role": "user", "content": "Et la lune?", "name": "ana"},
-            ],
-            "max_completion_tokens": 30,
-            "max_tokens": 12,
-        },
-        {"model": "my-private-model", "messages": [{"role": "user", "content": ""}], "max_completion_tokens": 1},
-    ]
-    calls = bodies + bodies  # the second round is answered from the remembered plans
-
-    def answers() -> list[bytes]:
-        app = create_app(Settings(strict_responses=True, speed=0.0, start_time=1_750_000_000.0))
-        with TestClient(app, headers={"Authorization": "Bearer sk-test"}) as client:
-            responses = [client.post("/v1/chat/completions", json=body) for body in calls]
-        # strict mode checks every answer against the contract, the short path's assembled JSON included
-        assert [r.status_code for r in responses] == [200] * len(calls)
-        return [r.content for r in responses]
-
-    monkeypatch.setattr(chat, "_PLANS", {})
-    short = answers()
-    assert sum(plan is not None for plan in chat._PLANS.values()) == len(bodies)
-    monkeypatch.setattr(chat, "_PLANS", {})
-    monkeypatch.setattr(chat, "_plan", lambda call: None)
-    general = answers()
-    assert general == short
-    assert short[0] != short[len(bodies)]  # a repeated call still gets a new answer
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    key=st.binary(min_size=1, max_size=40), prompt=st.sampled_from(["", "Hi", "Tell me about octopus tides", "¿Qué?"])
+MODELS = ("gpt-4o", "gpt-4o-mini", "claude-sonnet-4-20250514", "gemini-2.0-flash", "deepseek-chat", "my-own-model")
+WORDS = (
+    "octopus",
+    "tide",
+    "harbour",
+    "lantern",
+    "compiler",
+    "garden",
+    "violin",
+    "glacier",
+    "theorem",
+    "the",
+    "a",
+    "of",
+    "and",
+    "why",
+    "how",
+    "is",
 )
-def test_reply_from_a_block_is_the_reply_the_rng_draws(key: bytes, prompt: str) -> None:
-    from mockserver.families.openai.common import fast_reply, id_bytes, id_letters, random_id, reply_lead
-    from mockserver.keyed_random import KeyedRandom, first_block
-
-    rng = KeyedRandom(key)
-    content, tokens = fast_reply(rng, prompt)  # type: ignore[arg-type]
-    expected_id = random_id(rng, "", 29)  # type: ignore[arg-type]
-    block = first_block(key)
-    got_content, got_tokens, used = fast_reply.from_bits(block, reply_lead(prompt))
-    assert (got_content, got_tokens) == (content, tokens)
-    raw = ((block >> used) & ((1 << 8 * id_bytes(29)) - 1)).to_bytes(id_bytes(29), "little")
-    assert used <= 64 * 5 and id_letters(raw, 29).decode() == expected_id
 
 
-def test_plans_are_kept_for_small_bodies_only_and_within_their_bound(monkeypatch: Any) -> None:
+def plain_bodies(count: int) -> list[dict[str, Any]]:
+    """Varied plain-text chat bodies: system or developer prompts, earlier turns, names, empty and
+    non-ASCII content, no limit or limits that cut (both limit fields at once too)."""
+    rng = random.Random(11)
+    bodies: list[dict[str, Any]] = []
+    for i in range(count):
+        messages: list[dict[str, Any]] = []
+        if i % 3:
+            messages.append({"role": rng.choice(["system", "developer"]), "content": "Be brief, «please»."})
+        for _ in range(i % 3):
+            messages.append({"role": "user", "content": " ".join(rng.sample(WORDS, 4))})
+            messages.append({"role": "assistant", "content": None if i % 5 == 0 else "Noted, tide first."})
+        prompt = rng.choice(["", "Hi", "北京今天天气怎么样?", " ".join(rng.choices(WORDS, k=rng.randint(1, 60)))])
+        user: dict[str, Any] = {"role": "user", "content": prompt}
+        if i % 7 == 0:
+            user["name"] = "ana"
+        messages.append(user)
+        body: dict[str, Any] = {"model": MODELS[i % len(MODELS)], "messages": messages}
+        limit = rng.choice([None, 1, 3, 12, 40, 500])
+        if limit is not None:
+            body[rng.choice(["max_tokens", "max_completion_tokens"])] = limit
+        if i % 11 == 0:
+            body["max_tokens"], body["max_completion_tokens"] = 30, 9
+        if i % 2:
+            body["temperature"] = 0.5
+        bodies.append(body)
+    return bodies
 
-    monkeypatch.setattr(chat, "_PLANS", {})
-    monkeypatch.setattr(chat, "_MAX_PLANS", 3)
-    app = create_app(Settings(speed=0.0))
+
+BODIES = plain_bodies(60)
+
+
+def _answers(bodies: list[Any], seed: int = 7) -> list[bytes]:
+    """Each body's answer from a fresh strict-mode app (a non-conforming answer would be a 500)."""
+    app = create_app(Settings(strict_responses=True, speed=0.0, start_time=1_750_000_000.0, seed=seed))
     with TestClient(app, headers={"Authorization": "Bearer sk-test"}) as client:
-        long = {"model": "gpt-4o", "messages": [{"role": "user", "content": "tides " * 1000}]}
-        first, again = (client.post("/v1/chat/completions", json=long) for _ in range(2))
-        assert first.status_code == again.status_code == 200 and first.json()["id"] != again.json()["id"]
-        assert chat._PLANS == {}
-        for i in range(4):
-            body = {"model": "gpt-4o", "messages": [{"role": "user", "content": f"question {i}"}]}
-            assert client.post("/v1/chat/completions", json=body).status_code == 200
-        assert len(chat._PLANS) == 1  # the fourth plan found the dict full and started it afresh
+        responses = [
+            client.post("/v1/chat/completions", content=b, headers={"Content-Type": "application/json"})
+            if isinstance(b, bytes)
+            else client.post("/v1/chat/completions", json=b)
+            for b in bodies
+        ]
+    assert [r.status_code for r in responses] == [200] * len(bodies), [
+        r.text for r in responses if r.status_code != 200
+    ]
+    return [r.content for r in responses]
+
+
+def _prompt_tokens(messages: list[dict[str, Any]]) -> int:
+    """OpenAI's cookbook count: 3 per message, 3 to prime the reply, one more per name."""
+    total = 3
+    for message in messages:
+        total += 3 + count_tokens(message.get("content") or "")
+        if "name" in message:
+            total += 1 + count_tokens(message["name"])
+    return total
+
+
+def test_plain_answers_repeat_across_runs_and_differ_across_calls() -> None:
+    calls = BODIES + BODIES  # every body twice: the second call is a new answer
+    first, second, other = _answers(calls), _answers(calls), _answers(calls, seed=8)
+    assert first == second
+    assert all(a != b for a, b in zip(first[: len(BODIES)], first[len(BODIES) :], strict=True))
+    assert sum(a != b for a, b in zip(first, other, strict=True)) == len(calls)
+
+
+def test_plain_answers_conform_and_count_their_tokens() -> None:
+    contract = create_app(Settings()).state.mock.contracts.by_id["chat_completions"]
+    for body, raw in zip(BODIES, _answers(BODIES), strict=True):
+        out = orjson.loads(raw)
+        assert contract.validate_response(200, out) == []
+        assert re.fullmatch(r"chatcmpl-[A-Za-z0-9]{29}", out["id"]) and out["model"] == body["model"]
+        (choice,) = out["choices"]
+        content = choice["message"]["content"]
+        usage = out["usage"]
+        assert usage["completion_tokens"] == count_tokens(content) > 0
+        assert usage["prompt_tokens"] == _prompt_tokens(body["messages"])
+        assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+        limits = [body[k] for k in ("max_tokens", "max_completion_tokens") if k in body]
+        if choice["finish_reason"] == "length":
+            # cut at exactly the smaller limit, possibly mid-word
+            assert limits and usage["completion_tokens"] == min(limits)
+        else:
+            assert choice["finish_reason"] == "stop" and content.endswith(".")  # a whole reply
+            assert not limits or usage["completion_tokens"] <= min(limits)
+        if limits and min(limits) <= 3:
+            assert choice["finish_reason"] == "length"  # every reply is longer than three tokens
+
+
+def test_the_answer_depends_on_the_body_not_its_spelling() -> None:
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Tell me about tides"}], "max_tokens": 30}
+    spaced = (
+        b'{ "max_tokens" : 30,\n "messages": [{"content": "Tell me about tides", "role": "user"}], "model": "gpt-4o"}'
+    )
+    assert _answers([body, body]) == _answers([spaced, orjson.dumps(body)])

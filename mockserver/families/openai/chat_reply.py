@@ -16,16 +16,10 @@ import orjson
 
 from mockserver import media
 from mockserver.content import text, tool_use
+from mockserver.content.text import count_tokens, truncate_tokens
 from mockserver.families.openai import chat_intent
 from mockserver.families.openai.chat_request import ChatRequest
-from mockserver.families.openai.common import (
-    GENERATED_IMAGE_TOKENS,
-    count_tokens,
-    cut_tokens,
-    fast_reply,
-    is_image_chat_model,
-    random_id,
-)
+from mockserver.families.openai.common import GENERATED_IMAGE_TOKENS, fast_reply, is_image_chat_model, random_id
 
 _SCENES = (
     "a small logo on a light background with bold lettering",
@@ -180,13 +174,13 @@ def fit_reply(reply: Reply, req: ChatRequest) -> None:
     if content < 0:
         content = count_tokens(reply.content) if reply.content else 0
     if budget is not None and reply.reasoning and req.reasoning == "visible" and reasoning > budget:
-        reply.reasoning, _ = cut_tokens(reply.reasoning, budget)
+        reply.reasoning, _ = truncate_tokens(reply.reasoning, budget)
         reasoning, content = budget, 0
         reply.content, reply.tool_calls, reply.finish_reason = "", [], "length"
     elif budget is not None:
         budget -= reasoning if req.reasoning == "visible" else 0
         if reply.content and not reply.extra_tokens and content > budget:
-            reply.content, _ = cut_tokens(reply.content, budget)
+            reply.content, _ = truncate_tokens(reply.content, budget)
             content, reply.finish_reason = budget, "length"
         budget -= content
         reply.tool_calls = _fit_tool_calls(reply, budget)
@@ -202,7 +196,7 @@ def _fit_tool_calls(reply: Reply, budget: int) -> list[tuple[str, str, str]]:
             kept.append((call_id, name, arguments))
             budget -= cost
             continue
-        partial, _ = cut_tokens(arguments, max(0, budget - count_tokens(name)))
+        partial, _ = truncate_tokens(arguments, max(0, budget - count_tokens(name)))
         kept.append((call_id, name, partial))
         reply.finish_reason = "length"
         break

@@ -75,13 +75,15 @@ def parse_chat_request(call: Call) -> ChatRequest:
             400, "The 'stream_options' parameter is only allowed when 'stream' is enabled.", param="stream_options"
         )
     req.include_usage = bool(options and options.get("include_usage"))
-    limits = [v for v in (body.get("max_tokens"), body.get("max_completion_tokens")) if v is not None]
-    req.max_tokens = min(limits) if limits else None
+    limit, other = body.get("max_tokens"), body.get("max_completion_tokens")
+    req.max_tokens = limit if other is None else other if limit is None else min(limit, other)
     stop = body.get("stop")
-    req.stop = (stop,) if isinstance(stop, str) else tuple(s for s in stop or () if s)
+    if stop:
+        req.stop = (stop,) if isinstance(stop, str) else tuple(s for s in stop if s)
     req.logprobs = bool(body.get("logprobs"))
-    req.top_logprobs = body.get("top_logprobs") or 0
-    if body.get("top_logprobs") is not None and not req.logprobs:
+    top = body.get("top_logprobs")
+    req.top_logprobs = top or 0
+    if top is not None and not req.logprobs:
         raise call.error(400, "'top_logprobs' requires 'logprobs' to be true.", param="top_logprobs")
     req.reasoning = reasoning_mode(model, body)
     _read_messages(call, req)
@@ -102,7 +104,7 @@ def _read_messages(call: Call, req: ChatRequest) -> None:
                     req.images += 1
                     check_image_url(call, part["image_url"], f"messages[{i}].content[{j}].image_url")
         if role == "user":
-            last_user = content_text(content)
+            last_user = content if isinstance(content, str) else content_text(content)
         elif role == "assistant":
             for tc in message.get("tool_calls") or ():
                 tool_call_ids.add(tc["id"])
@@ -164,6 +166,9 @@ def check_image_url(call: Call, image: Any, where: str) -> None:
 
 
 def _read_tools(call: Call, req: ChatRequest, body: dict[str, Any]) -> None:
+    if "tools" not in body and "functions" not in body and "tool_choice" not in body:
+        req.tool_choice = "none"  # the common plain request: nothing to call
+        return
     tools = body.get("tools") or []
     magic: set[str] = set()
     gemini = is_gemini(req.model)

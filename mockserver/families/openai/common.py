@@ -6,11 +6,12 @@ import binascii
 import hashlib
 import random
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
 from mockserver.content import text
+from mockserver.content.text import count_tokens
 
 # OpenAI's chat format costs a few tokens per message and to prime the reply.
 TOKENS_PER_MESSAGE = 3
@@ -23,11 +24,6 @@ GENERATED_IMAGE_TOKENS = 1290
 
 _HIDDEN_REASONING = re.compile(r"^(o1|o3|o4|gpt-5)(\b|-|$)")
 _VISIBLE_REASONING = re.compile(r"(deepseek-r1|reasoner|thinking|qwq|-r1\b|-r1-)", re.IGNORECASE)
-# One BPE-like token: optional leading space, then up to four word characters or one other character.
-_TOKEN_PIECE = re.compile(r"\s*(?:\w{1,4}|[^\w\s])|\s+", re.UNICODE)
-_COUNTS: dict[str, int] = {}
-_COUNT_CACHE_SIZE = 8192
-_COUNT_CACHE_TEXT = 2048
 
 
 @lru_cache(maxsize=1024)
@@ -37,22 +33,12 @@ def fingerprint(model: str) -> str:
 
 
 _ID_LETTERS = bytes.maketrans(b"+/", b"xQ")
-_MASK64 = (1 << 64) - 1
 
 
 def random_id(rng: random.Random, prefix: str, length: int = 29) -> str:
     """A deterministic id of letters and digits (`chatcmpl-…`), drawn in one call (hot path)."""
-    return prefix + id_letters(rng.randbytes(id_bytes(length)), length).decode("ascii")
-
-
-def id_bytes(length: int) -> int:
-    """How many random bytes `random_id` draws for an id of `length` letters."""
-    return length * 3 // 4 + 3
-
-
-def id_letters(raw: bytes, length: int) -> bytes:
-    """The `length` letters and digits `random_id` makes of `raw`."""
-    return binascii.b2a_base64(raw, newline=False)[:length].translate(_ID_LETTERS)
+    raw = rng.randbytes(length * 3 // 4 + 3)
+    return prefix + binascii.b2a_base64(raw, newline=False)[:length].translate(_ID_LETTERS).decode("ascii")
 
 
 def is_gemini(model: str) -> bool:
@@ -87,12 +73,6 @@ def _reasoning_mode(model: str, thinking: str | None, effort: str | None) -> str
     if _HIDDEN_REASONING.match(low):
         return "hidden"
     return None
-
-
-@lru_cache(maxsize=1024)
-def plain_text_model(model: str) -> bool:
-    """A model whose plain requests get plain text back (no reasoning, no generated image)."""
-    return _reasoning_mode(model, None, None) is None and not is_image_chat_model(model)
 
 
 def content_text(content: Any) -> str:
@@ -154,20 +134,6 @@ def usage_block(prompt: int, completion: int, reasoning: int = 0) -> dict[str, A
     }
 
 
-def count_tokens(text: str) -> int:
-    """Same count as `mockserver.content.text.count_tokens`, remembered for short texts: system prompts and
-    conversation prefixes repeat from request to request, and this is the hot path."""
-    count = _COUNTS.get(text)
-    if count is None:
-        pieces = _TOKEN_PIECE.findall(text)
-        count = len(pieces) - 1 if pieces and pieces[-1].isspace() else len(pieces)
-        if len(text) <= _COUNT_CACHE_TEXT:
-            if len(_COUNTS) >= _COUNT_CACHE_SIZE:
-                _COUNTS.clear()
-            _COUNTS[text] = count
-    return count
-
-
 class FastReply:
     """`content.text.reply`'s voice at a fraction of the cost: sentences and their token counts are built
     once, and one draw of random bits picks a reply. Returns the text and its token count."""
@@ -181,26 +147,8 @@ class FastReply:
         self.lowered = [(s[:1].lower() + s[1:], n) for s, n in self.sentences]
 
     def __call__(self, rng: random.Random, prompt: str = "", sentences: int | None = None) -> tuple[str, int]:
-        return self._compose(rng.getrandbits(64), lambda: rng.getrandbits(64), reply_lead(prompt), sentences)
-
-    def from_bits(self, block: int, lead: tuple[str, int] | None) -> tuple[str, int, int]:
-        """`self(rng, prompt)` where `rng`'s draws are `block`'s 64-bit chunks, lowest first (a `KeyedRandom`'s
-        first block) and `lead` is `reply_lead(prompt)`, without the RNG's method calls: the reply, its token
-        count, and how many bits of `block` it used (the next draw starts there)."""
-        used = 64
-
-        def more() -> int:
-            nonlocal used
-            used += 64
-            return (block >> (used - 64)) & _MASK64
-
-        reply, total = self._compose(block & _MASK64, more, lead, None)
-        return reply, total, used
-
-    def _compose(
-        self, bits: int, more: Callable[[], int], lead: tuple[str, int] | None, sentences: int | None
-    ) -> tuple[str, int]:
-        """The reply picked by `bits` (64 random bits) and, when they run low, by `more()` of them."""
+        # 64 random bits pick the length, the opener and the first sentences; more are drawn as they run low.
+        bits = rng.getrandbits(64)
         n = sentences if sentences is not None else 2 + bits % 3
         bits //= 3
         opener, total = self.openers[bits % len(self.openers)]
@@ -208,6 +156,7 @@ class FastReply:
         parts = [opener]
         pool = self.sentences
         size = len(pool)
+        lead = reply_lead(prompt)
         if lead is not None:
             body, count = self.lowered[bits % size]
             bits //= size
@@ -216,7 +165,7 @@ class FastReply:
             n -= 1
         for _ in range(max(0, n)):
             if bits < size:
-                bits = more()
+                bits = rng.getrandbits(64)
             sentence, count = pool[bits % size]
             bits //= size
             parts.append(sentence)
@@ -224,7 +173,6 @@ class FastReply:
         return " ".join(parts), total
 
 
-@lru_cache(maxsize=4096)
 def reply_lead(prompt: str) -> tuple[str, int] | None:
     """The reply's opening on the prompt's keywords (`About a, b:`) and its token count; None without any."""
     words = text.keywords(prompt)
@@ -235,27 +183,6 @@ def reply_lead(prompt: str) -> tuple[str, int] | None:
 
 
 fast_reply = FastReply()
-
-
-def token_pieces(text: str) -> list[str]:
-    """`text` cut into tokens that add up to `count_tokens(text)` (for logprobs and fine streaming)."""
-    pieces = _TOKEN_PIECE.findall(text)
-    if pieces and not pieces[-1].strip():
-        # Trailing whitespace rides on the last real token rather than counting as one.
-        tail = pieces.pop()
-        if pieces:
-            pieces[-1] += tail
-        else:
-            pieces = [tail]
-    return pieces
-
-
-def cut_tokens(text: str, budget: int) -> tuple[str, bool]:
-    """The first `budget` tokens of `text` (a model stops mid-word too); whether anything was cut."""
-    pieces = token_pieces(text)
-    if len(pieces) - (1 if pieces and pieces[-1].isspace() else 0) <= budget:
-        return text, False
-    return "".join(pieces[: max(0, budget)]), True
 
 
 def token_logprobs(pieces: Iterable[str], rng: random.Random, top: int) -> list[dict[str, Any]]:

@@ -10,15 +10,8 @@ import orjson
 from starlette.responses import Response
 
 from mockserver.content import text
-from mockserver.families.openai.common import (
-    count_tokens,
-    cut_tokens,
-    fingerprint,
-    random_id,
-    token_logprobs,
-    token_pieces,
-    usage_block,
-)
+from mockserver.content.text import count_tokens, token_pieces, truncate_tokens
+from mockserver.families.openai.common import fingerprint, random_id, token_logprobs, usage_block
 from mockserver.families.shared.account import record_usage
 from mockserver.models import ensure_model
 from mockserver.pipeline import Call, Endpoint
@@ -98,7 +91,7 @@ async def completions_create(call: Call) -> Response:
             cut = min((i for i in (completion.find(s) for s in stops) if i >= 0), default=-1)
             if cut >= 0:
                 completion = completion[:cut]
-            completion, truncated = cut_tokens(completion, budget)
+            completion, truncated = truncate_tokens(completion, budget)
             if truncated:
                 finish = "length"
             completion_tokens += count_tokens(completion)

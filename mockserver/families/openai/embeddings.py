@@ -7,7 +7,7 @@ from typing import Any
 from starlette.responses import Response
 
 from mockserver.content.embeddings import embed, shorten, to_base64
-from mockserver.families.openai.common import count_tokens
+from mockserver.content.text import count_tokens
 from mockserver.families.shared.account import record_usage
 from mockserver.models import ensure_model
 from mockserver.pipeline import Call, Endpoint

@@ -20,16 +20,7 @@ from mockserver.errors import ApiError, Envelope
 from mockserver.families.anthropic import intent as anthropic_intent
 from mockserver.families.anthropic.request import Conversation, check_request, read_conversation
 from mockserver.families.anthropic.stream import stream_events
-from mockserver.families.shared import intent
-from mockserver.families.shared.native import (
-    first_sequence,
-    json_text,
-    search_query,
-    signature,
-    stub_arguments,
-    thinking_text,
-    web_hits,
-)
+from mockserver.families.shared import intent, native
 from mockserver.models import Model, ensure_model
 from mockserver.pipeline import Call, Endpoint
 
@@ -98,13 +89,13 @@ def _add_thinking(call: Call, body: Mapping[str, Any], conv: Conversation, draft
     stub_reasoning = (call.stub or {}).get("reasoning")
     if not stub_reasoning and thinking.get("type") not in ("enabled", "adaptive"):
         return
-    text = str(stub_reasoning or thinking_text(call.rng, conv.prompt))
+    text = str(stub_reasoning or native.thinking_text(call.rng, conv.prompt))
     budget = int(thinking.get("budget_tokens") or body["max_tokens"])
     text, _ = truncate_tokens(text, max(1, min(budget, body["max_tokens"] - 1)))
     tokens = count_tokens(text)
     if thinking.get("display") == "omitted":
         text = ""
-    draft.add({"type": "thinking", "thinking": text, "signature": signature(call.rng)}, tokens)
+    draft.add({"type": "thinking", "thinking": text, "signature": native.signature(call.rng)}, tokens)
 
 
 def _tool_plan(body: Mapping[str, Any], conv: Conversation, stub: Mapping[str, Any]) -> str | None:
@@ -133,7 +124,7 @@ def _add_tool_uses(call: Call, body: Mapping[str, Any], conv: Conversation, draf
     uses: list[tuple[str, dict[str, Any]]] = []
     if plan == "stub":
         for entry in (call.stub or {}).get("tool_calls") or ():
-            uses.append((str(entry["name"]), stub_arguments(entry.get("arguments", entry.get("input")))))
+            uses.append((str(entry["name"]), native.stub_arguments(entry.get("arguments", entry.get("input")))))
     else:
         custom = [t for t in body.get("tools") or () if t.get("type") in (None, "custom")]
         prompt = anthropic_intent.latest_user_text(body)
@@ -156,16 +147,18 @@ def _add_tool_uses(call: Call, body: Mapping[str, Any], conv: Conversation, draf
 def _add_web_search(call: Call, body: Mapping[str, Any], conv: Conversation, draft: Draft) -> None:
     rng = call.rng
     tool = next(t for t in body.get("tools") or () if str(t.get("type", "")).startswith("web_search"))
-    query = search_query(conv.prompt)
+    query = native.search_query(conv.prompt)
     tool_id = call.new_id("srvtoolu_01", 22)
-    hits = web_hits(rng, query, 3, allowed=tool.get("allowed_domains") or (), blocked=tool.get("blocked_domains") or ())
+    hits = native.web_hits(
+        rng, query, 3, allowed=tool.get("allowed_domains") or (), blocked=tool.get("blocked_domains") or ()
+    )
     draft.add({"type": "server_tool_use", "id": tool_id, "name": "web_search", "input": {"query": query}}, 8)
     results = [
         {
             "type": "web_search_result",
             "url": hit.url,
             "title": hit.title,
-            "encrypted_content": signature(rng, 48),
+            "encrypted_content": native.signature(rng, 48),
             "page_age": hit.page_age,
         }
         for hit in hits
@@ -179,7 +172,7 @@ def _add_web_search(call: Call, body: Mapping[str, Any], conv: Conversation, dra
             "type": "web_search_result_location",
             "url": hit.url,
             "title": hit.title,
-            "encrypted_index": signature(rng, 24),
+            "encrypted_index": native.signature(rng, 24),
             "cited_text": hit.snippet,
         }
         draft.add({"type": "text", "text": " " + hit.snippet, "citations": [citation]}, count_tokens(hit.snippet))
@@ -188,7 +181,7 @@ def _add_web_search(call: Call, body: Mapping[str, Any], conv: Conversation, dra
 def _final_text(call: Call, body: Mapping[str, Any], conv: Conversation) -> str:
     stub = call.stub or {}
     if stub.get("json") is not None:
-        return json_text(stub["json"])
+        return native.json_text(stub["json"])
     if stub.get("content") is not None:
         return str(stub["content"])
     prompt = anthropic_intent.latest_user_text(body)
@@ -199,7 +192,7 @@ def _final_text(call: Call, body: Mapping[str, Any], conv: Conversation) -> str:
     json_mode = prefilled is not None and prefilled.strip().startswith("{")
     document = intent.implied_json(anthropic_intent.instruction_texts(body), prompt, call.rng, json_mode=json_mode)
     if document is None and json_mode:
-        document = json_text({"answer": reply(call.rng, prompt, sentences=1)})
+        document = native.json_text({"answer": reply(call.rng, prompt, sentences=1)})
     if document is not None:
         return anthropic_intent.continue_prefill(document, prefilled) if json_mode and prefilled else document
     if conv.tool_results:
@@ -212,7 +205,7 @@ def _final_text(call: Call, body: Mapping[str, Any], conv: Conversation) -> str:
 
 def _add_text(call: Call, body: Mapping[str, Any], conv: Conversation, draft: Draft, lead: str) -> None:
     text = lead + _final_text(call, body, conv) if lead else _final_text(call, body, conv)
-    text, draft.stop_sequence = first_sequence(text, body.get("stop_sequences") or ())
+    text, draft.stop_sequence = native.first_sequence(text, body.get("stop_sequences") or ())
     text, cut = truncate_tokens(text, max(0, body["max_tokens"] - draft.output_tokens))
     if draft.stop_sequence is not None:
         draft.stop_reason = "stop_sequence"

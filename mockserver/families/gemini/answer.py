@@ -19,20 +19,7 @@ from mockserver.content.text import count_tokens, reply, truncate_tokens
 from mockserver.errors import ApiError
 from mockserver.families.gemini.models import GeminiModel
 from mockserver.families.gemini.request import AUDIO_TOKENS_PER_SECOND, Prompt, json_schema
-from mockserver.families.shared import intent
-from mockserver.families.shared.native import (
-    first_sequence,
-    json_text,
-    search_query,
-    signature,
-    stub_arguments,
-    thinking_text,
-    unreachable,
-    url_host,
-    urls_in,
-    web_hits,
-    without_urls,
-)
+from mockserver.families.shared import intent, native
 from mockserver.pipeline import Call
 
 PCM_MIME = "audio/L16;codec=pcm;rate=24000"
@@ -201,7 +188,7 @@ def _add_thoughts(call: Call, p: Plan, prompt: Prompt, draft: Draft) -> None:
     stub_reasoning = (call.stub or {}).get("reasoning")
     if not (p.thinks or stub_reasoning):
         return
-    summary = str(stub_reasoning or thinking_text(call.rng, prompt.text))
+    summary = str(stub_reasoning or native.thinking_text(call.rng, prompt.text))
     tokens = count_tokens(summary) * 4
     if p.thought_budget > 0:
         tokens = min(tokens, p.thought_budget)
@@ -214,7 +201,7 @@ def _function_calls(call: Call, p: Plan, prompt: Prompt) -> list[dict[str, Any]]
     stub = call.stub or {}
     if stub.get("tool_calls"):
         return [
-            {"name": str(c["name"]), "args": stub_arguments(c.get("arguments", c.get("args")))}
+            {"name": str(c["name"]), "args": native.stub_arguments(c.get("arguments", c.get("args")))}
             for c in stub["tool_calls"]
         ]
     if not p.functions or p.function_mode == "NONE" or stub.get("content") is not None:
@@ -235,8 +222,8 @@ def _function_calls(call: Call, p: Plan, prompt: Prompt) -> list[dict[str, Any]]
 def _grounded_text(call: Call, prompt: Prompt, draft: Draft) -> str:
     """Search-grounded text: one sentence per source, each backed by a grounding support."""
     rng = call.rng
-    query = search_query(prompt.text)
-    hits = web_hits(rng, query, 3)
+    query = native.search_query(prompt.text)
+    hits = native.web_hits(rng, query, 3)
     text = f"Here is what I found about {query}."
     supports: list[dict[str, Any]] = []
     for index, hit in enumerate(hits[:2]):
@@ -257,7 +244,7 @@ def _grounded_text(call: Call, prompt: Prompt, draft: Draft) -> str:
             {
                 "web": {
                     "uri": "https://vertexaisearch.cloud.google.com/grounding-api-redirect/"
-                    + signature(rng, 36).replace("/", "_").replace("+", "-").rstrip("="),
+                    + native.signature(rng, 36).replace("/", "_").replace("+", "-").rstrip("="),
                     "title": hit.domain,
                 }
             }
@@ -270,16 +257,16 @@ def _grounded_text(call: Call, prompt: Prompt, draft: Draft) -> str:
 
 
 def _url_context_text(prompt: Prompt, draft: Draft) -> str:
-    urls = urls_in(prompt.text)
+    urls = native.urls_in(prompt.text)
     if not urls:
         return ""
     metadata = []
     lines = []
     for url in urls:
-        failed = unreachable(url)
+        failed = native.unreachable(url)
         status = "URL_RETRIEVAL_STATUS_ERROR" if failed else "URL_RETRIEVAL_STATUS_SUCCESS"
         metadata.append({"retrievedUrl": url, "urlRetrievalStatus": status})
-        host = url_host(url) or url
+        host = native.url_host(url) or url
         lines.append(f"I could not retrieve {url}." if failed else f"The page on {host} was read.")
         draft.tool_tokens += 0 if failed else 400
     draft.url_metadata = {"urlMetadata": metadata}
@@ -289,7 +276,7 @@ def _url_context_text(prompt: Prompt, draft: Draft) -> str:
 def _text(call: Call, p: Plan, prompt: Prompt, draft: Draft) -> str:
     stub = call.stub or {}
     if stub.get("json") is not None:
-        return json_text(stub["json"])
+        return native.json_text(stub["json"])
     if stub.get("content") is not None:
         return str(stub["content"])
     if p.mime == "text/x.enum" and isinstance(p.schema, Mapping) and p.schema.get("enum"):
@@ -298,7 +285,7 @@ def _text(call: Call, p: Plan, prompt: Prompt, draft: Draft) -> str:
         if p.schema is not None:
             return intent.structured_text(p.schema, call.rng, prompt.text)
         implied = intent.implied_json(prompt.instructions, prompt.text, call.rng, json_mode=True)
-        return implied or json_text({"answer": reply(call.rng, prompt.text, sentences=1)})
+        return implied or native.json_text({"answer": reply(call.rng, prompt.text, sentences=1)})
     implied = intent.implied_json(prompt.instructions, prompt.text, call.rng, json_mode=False)
     if implied is not None:
         return implied
@@ -306,8 +293,8 @@ def _text(call: Call, p: Plan, prompt: Prompt, draft: Draft) -> str:
     if p.google_search:
         return lead + _grounded_text(call, prompt, draft)
     if prompt.function_response:
-        return lead + intent.after_results(prompt.results, call.rng, without_urls(prompt.text))
-    return lead + reply(call.rng, without_urls(prompt.text))
+        return lead + intent.after_results(prompt.results, call.rng, native.without_urls(prompt.text))
+    return lead + reply(call.rng, native.without_urls(prompt.text))
 
 
 def candidate(call: Call, p: Plan, prompt: Prompt) -> Draft:
@@ -319,9 +306,9 @@ def candidate(call: Call, p: Plan, prompt: Prompt) -> Draft:
         for n, fc in enumerate(calls):
             part: dict[str, Any] = {"functionCall": fc}
             if n == 0 and draft.thought_tokens:
-                part["thoughtSignature"] = signature(call.rng)
+                part["thoughtSignature"] = native.signature(call.rng)
             draft.parts.append(part)
-            draft.output_tokens += count_tokens(json_text(fc))
+            draft.output_tokens += count_tokens(native.json_text(fc))
     elif p.audio:
         spoken = str((call.stub or {}).get("content") or prompt.text)
         data, tokens, cut = _speech(spoken, p.voice, p.output_limit)
@@ -329,7 +316,7 @@ def candidate(call: Call, p: Plan, prompt: Prompt) -> Draft:
         draft.output_tokens, draft.audio = tokens, True
         draft.finish = "MAX_TOKENS" if cut else draft.finish
     else:
-        text, seq = first_sequence(_text(call, p, prompt, draft), p.stop_sequences)
+        text, seq = native.first_sequence(_text(call, p, prompt, draft), p.stop_sequences)
         if p.max_output_tokens is not None:
             text, cut = truncate_tokens(text, p.max_output_tokens - draft.thought_tokens)
             draft.finish = "MAX_TOKENS" if cut and seq is None else draft.finish

@@ -42,6 +42,8 @@ FIELDS = (
     "tpm",
     "rate_window",
 )
+# What a PATCH may change: every field but the id, the secret and the quota given at creation.
+EDITABLE = tuple(f for f in FIELDS if f not in ("id", "key", "quota"))
 _STATUS_BY_NAME = {name: code for code, name in STATUS_NAMES.items()}
 _ALNUM = string.ascii_letters + string.digits
 # The gateway's maximum `Retry-After`-worthy window: a day is plenty for tests and bounds the numbers.

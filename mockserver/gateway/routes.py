@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from mockserver.answers import JSONAnswer
 from mockserver.gateway.core import USER_ID, USERNAME, Gateway, gateway_of
-from mockserver.gateway.keys import FIELDS, KeySpecError, parse_key, secret_of
+from mockserver.gateway.keys import EDITABLE, FIELDS, KeySpecError, parse_key, secret_of
 
 # Fields `PATCH /__mock/keys/{id}` may change (the secret and id stay).
 _EDITABLE = tuple(f for f in FIELDS if f not in ("id", "key"))
@@ -111,22 +111,7 @@ async def key(request: Request) -> Response:
             parsed = parse_key(merged, where="key")
         except KeySpecError as exc:
             return _error(400, str(exc), _field(str(exc)))
-        changes = {
-            f: getattr(parsed, f)
-            for f in (
-                "name",
-                "status",
-                "remain_quota",
-                "unlimited_quota",
-                "expired_time",
-                "model_limits",
-                "allow_ips",
-                "group",
-                "rpm",
-                "tpm",
-                "rate_window",
-            )
-        }
+        changes = {f: getattr(parsed, f) for f in EDITABLE}
         updated = gateway.store.update(key_id, changes)
         if updated is None:
             return _error(404, f"no key with id {key_id}", "id")

@@ -14,18 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from mockserver.errors import ApiError
 from mockserver.stores.base import TaskStore, last
+from mockserver.tasks import model as task_model
 from mockserver.tasks.dispatcher import CallbackDispatcher
-from mockserver.tasks.model import (
-    Admission,
-    DuplicateTaskId,
-    QueuePolicy,
-    Step,
-    TaskRecord,
-    TaskView,
-    elapsed_ms,
-    view,
-    view_at,
-)
+from mockserver.tasks.model import Admission, DuplicateTaskId, QueuePolicy, Step, TaskRecord, TaskView
 from mockserver.tasks.targets import refused_target
 
 if TYPE_CHECKING:
@@ -211,7 +202,7 @@ class TaskEngine:
         """
 
         def build(old: TaskRecord, admission: Admission) -> TaskRecord:
-            start = elapsed_ms(old, now)
+            start = task_model.elapsed_ms(old, now)
             new_steps = list(plan(old, admission))
             if new_steps and new_steps[0].at_ms < start:
                 raise ValueError(f"task {task_id}: new steps must not start in the past")
@@ -219,7 +210,7 @@ class TaskEngine:
             if queue is not None:
                 fields.setdefault("queue", queue.key)
                 fields.setdefault("run_start_ms", start + admission.wait_ms)
-            return old.replanned(view(old, now).index + 1, new_steps, **fields)
+            return old.replanned(task_model.view(old, now).index + 1, new_steps, **fields)
 
         record, admission = self.store.extend(task_id, build, queue, now)
         if record.notify_hook:
@@ -239,7 +230,7 @@ class TaskEngine:
 
     # -- views -------------------------------------------------------------------------------------
     def view(self, record: TaskRecord, now: float | None = None) -> TaskView:
-        return view(record, self.now() if now is None else now)
+        return task_model.view(record, self.now() if now is None else now)
 
     def context(self) -> RenderContext:
         return RenderContext(self.settings.base_url, self.settings)
@@ -251,12 +242,12 @@ class TaskEngine:
     def callback_payload(self, record: TaskRecord, index: int) -> Any:
         """The body of the callback for step `index` (the task as it was when it reached that step)."""
         vendor = self.vendors[record.vendor]
-        return (vendor.callback or vendor.render)(view_at(record, index), self.context())
+        return (vendor.callback or vendor.render)(task_model.view_at(record, index), self.context())
 
     # -- the control API (/__mock/tasks, /__mock/callbacks) ----------------------------------------
     def describe(self, record: TaskRecord, now: float, *, plan: bool = False) -> dict[str, Any]:
         """One task for the control API: engine-level facts, the vendor's own view, and the plan."""
-        current = view(record, now)
+        current = task_model.view(record, now)
         out: dict[str, Any] = {
             "id": record.id,
             "vendor": record.vendor,

@@ -247,16 +247,23 @@ def _limit(request: Request) -> int | JSONAnswer | None:
     return int(raw)
 
 
-async def tasks(request: Request) -> Response:
-    """Every task with its current view (`?vendor=`, `?status=` (vendor status or phase), `?limit=`)."""
+async def _engine_listing(request: Request, empty: dict[str, Any], read: Callable[[Any, int | None], Any]) -> Response:
+    """A listing the task engine answers (`?limit=` checked first), or `empty` when there is no engine."""
     limit = _limit(request)
     if isinstance(limit, JSONAnswer):
         return limit
     engine = _task_engine(request)
-    if engine is None:
-        return JSONAnswer({"tasks": [], "count": 0})
+    return JSONAnswer(empty if engine is None else read(engine, limit))
+
+
+async def tasks(request: Request) -> Response:
+    """Every task with its current view (`?vendor=`, `?status=` (vendor status or phase), `?limit=`)."""
     query = request.query_params
-    return JSONAnswer(engine.control_tasks(vendor=query.get("vendor"), status=query.get("status"), limit=limit))
+    return await _engine_listing(
+        request,
+        {"tasks": [], "count": 0},
+        lambda engine, limit: engine.control_tasks(vendor=query.get("vendor"), status=query.get("status"), limit=limit),
+    )
 
 
 async def task(request: Request) -> Response:
@@ -271,13 +278,11 @@ async def task(request: Request) -> Response:
 
 async def callbacks(request: Request) -> Response:
     """Every callback delivery attempt, oldest first (`?task=`, `?limit=`), with totals."""
-    limit = _limit(request)
-    if isinstance(limit, JSONAnswer):
-        return limit
-    engine = _task_engine(request)
-    if engine is None:
-        return JSONAnswer({"callbacks": [], "count": 0, "attempts": 0, "delivered": 0, "failed": 0})
-    return JSONAnswer(engine.control_callbacks(task=request.query_params.get("task"), limit=limit))
+    return await _engine_listing(
+        request,
+        {"callbacks": [], "count": 0, "attempts": 0, "delivered": 0, "failed": 0},
+        lambda engine, limit: engine.control_callbacks(task=request.query_params.get("task"), limit=limit),
+    )
 
 
 def _latency_view(state: MockState) -> dict[str, Any]:

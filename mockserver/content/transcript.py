@@ -9,60 +9,24 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import random
 import re
+from importlib import resources
 
 from mockserver.content.seeded import seeded_rng
 from mockserver.content.text import count_tokens
 
 WORDS_PER_SECOND = 2.5
 
-_OPENERS = ("So", "Well", "Okay", "Now", "Alright", "And")
-_SUBJECTS = (
-    "the team",
-    "our plan",
-    "the first draft",
-    "this project",
-    "the new version",
-    "everyone here",
-    "the weather",
-    "my friend",
-)
-_VERBS = ("looks", "seems", "turned out", "is going to be", "was", "feels")
-_COMPLEMENTS = (
-    "better than we expected",
-    "ready for the next step",
-    "a little late this week",
-    "much easier to explain",
-    "worth another try",
-    "good enough for today",
-    "on the right track",
-    "quite different from last time",
-)
-_TAILS = ("", " I think", " to be honest", " after all", " for now", " in the end")
-
-LANGUAGES = {
-    "af": "afrikaans",
-    "ar": "arabic",
-    "de": "german",
-    "en": "english",
-    "es": "spanish",
-    "fr": "french",
-    "hi": "hindi",
-    "id": "indonesian",
-    "it": "italian",
-    "ja": "japanese",
-    "ko": "korean",
-    "nl": "dutch",
-    "pl": "polish",
-    "pt": "portuguese",
-    "ru": "russian",
-    "th": "thai",
-    "tr": "turkish",
-    "uk": "ukrainian",
-    "vi": "vietnamese",
-    "zh": "chinese",
-}
+# The words spoken transcripts are made of, and the languages Whisper names (mockserver/data/transcript.json).
+_WORDS = json.loads(resources.files("mockserver").joinpath("data/transcript.json").read_text(encoding="utf-8"))
+_OPENERS: tuple[str, ...] = tuple(_WORDS["openers"])
+_SUBJECTS: tuple[str, ...] = tuple(_WORDS["subjects"])
+_VERBS: tuple[str, ...] = tuple(_WORDS["verbs"])
+_COMPLEMENTS: tuple[str, ...] = tuple(_WORDS["complements"])
+_TAILS: tuple[str, ...] = tuple(_WORDS["tails"])
+LANGUAGES: dict[str, str] = dict(_WORDS["languages"])
 
 
 @dataclasses.dataclass(frozen=True)

@@ -44,20 +44,11 @@ _TRAILING = b").,;]}"
 _NAME = re.compile(r"^[0-9a-f]{64}\.[a-z0-9]{1,8}$")
 
 # Magic numbers of the formats gateways hand out (enough to tell image, audio and video apart).
-_MAGIC: tuple[tuple[bytes, int, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", 0, "image/png"),
-    (b"\xff\xd8\xff", 0, "image/jpeg"),
-    (b"GIF8", 0, "image/gif"),
-    (b"WEBP", 8, "image/webp"),
-    (b"ID3", 0, "audio/mpeg"),
-    (b"\xff\xfb", 0, "audio/mpeg"),
-    (b"\xff\xf3", 0, "audio/mpeg"),
-    (b"OggS", 0, "audio/ogg"),
-    (b"fLaC", 0, "audio/flac"),
-    (b"WAVE", 8, "audio/wav"),
-    (b"ftyp", 4, "video/mp4"),
-    (b"\x1a\x45\xdf\xa3", 0, "video/webm"),
-)
+_IMAGES = ((b"\x89PNG\r\n\x1a\n", 0, "image/png"), (b"\xff\xd8\xff", 0, "image/jpeg"), (b"GIF8", 0, "image/gif"))
+_AUDIO = ((b"ID3", 0, "audio/mpeg"), (b"\xff\xfb", 0, "audio/mpeg"), (b"\xff\xf3", 0, "audio/mpeg"))
+_MORE_AUDIO = ((b"OggS", 0, "audio/ogg"), (b"fLaC", 0, "audio/flac"), (b"WAVE", 8, "audio/wav"))
+_VIDEO = ((b"ftyp", 4, "video/mp4"), (b"\x1a\x45\xdf\xa3", 0, "video/webm"))
+_MAGIC: tuple[tuple[bytes, int, str], ...] = (*_IMAGES, (b"WEBP", 8, "image/webp"), *_AUDIO, *_MORE_AUDIO, *_VIDEO)
 
 
 def sniff(data: bytes) -> str | None:

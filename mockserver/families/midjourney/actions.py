@@ -137,14 +137,7 @@ def _spawn(call: Call, parent: TaskRecord, child: Child, custom_id: str) -> Resp
     }
     request: dict[str, Any] = dict(body)
     if child.kind == "DESCRIBE":
-        suggestions = text.describe_suggestions(call.rng)
-        data |= {
-            "prompt": "",
-            "promptEn": "",
-            "suggestions": suggestions,
-            "finalPrompt": text.numbered(suggestions),
-            "promptOnSuccess": text.numbered(suggestions),
-        }
+        data |= text.describe_fields(text.describe_suggestions(call.rng))
         request["base64"] = parent.request.get("base64", "")
     scenario = text.scenario_for(call, body.get("state"))
     return submit_job(

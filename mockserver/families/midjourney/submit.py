@@ -114,16 +114,8 @@ async def describe(call: Call) -> Response:
     ratio = _image_ratio(decoded[1]) or 1.0
     shown = f"{round(ratio * 100)}:100" if abs(ratio - 1.0) > 0.01 else "1:1"
     data = base_data(call, bot_type=str(body.get("botType") or ""), mode=_mode(call, ""))
-    suggestions = text.describe_suggestions(call.rng, shown)
-    data |= {
-        "prompt": "",
-        "promptEn": "",
-        "suggestions": suggestions,
-        "finalPrompt": text.numbered(suggestions),
-        "promptOnSuccess": text.numbered(suggestions),
-        "image": upload_spec("base64"),
-        "buttons": "describe",
-    }
+    data |= text.describe_fields(text.describe_suggestions(call.rng, shown))
+    data |= {"image": upload_spec("base64"), "buttons": "describe"}
     return submit_job(
         call, kind="DESCRIBE", timing="text", data=data, scenario=text.scenario_for(call, body.get("state"))
     )

@@ -176,3 +176,9 @@ def shorten_suggestions(prompt: str, rng: random.Random, count: int = 5) -> list
 def numbered(suggestions: list[str]) -> str:
     """Suggestions as the bot lists them: `1️⃣ ...` paragraphs."""
     return "\n\n".join(f"{DIGITS[i]} {s}" for i, s in enumerate(suggestions))
+
+
+def describe_fields(suggestions: list[str]) -> dict[str, Any]:
+    """What a DESCRIBE task carries: no prompt of its own, the suggested prompts, numbered as the result."""
+    listed = numbered(suggestions)
+    return {"prompt": "", "promptEn": "", "suggestions": suggestions, "finalPrompt": listed, "promptOnSuccess": listed}

@@ -6,7 +6,7 @@ import binascii
 import hashlib
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -199,3 +199,13 @@ def token_logprobs(pieces: Iterable[str], rng: random.Random, top: int) -> list[
         entry["top_logprobs"] = alternatives
         out.append(entry)
     return out
+
+
+def token_inputs(value: Any, detokenize: Callable[[list[int]], str]) -> list[tuple[str, int]]:
+    """(text, token count) per input of a `prompt` / `input` field, in order: a string, an array of token
+    ids (1.0 counts as an integer too), or a list of either; token arrays become text by `detokenize`."""
+    if isinstance(value, str):
+        return [(value, count_tokens(value))]
+    if value and not isinstance(value[0], (str, list)):
+        return [(detokenize(value), len(value))]
+    return [(item, count_tokens(item)) if isinstance(item, str) else (detokenize(item), len(item)) for item in value]

@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from mockserver.content import text
 from mockserver.content.text import count_tokens, token_pieces, truncate_tokens
-from mockserver.families.openai.common import fingerprint, random_id, token_logprobs, usage_block
+from mockserver.families.openai.common import fingerprint, random_id, token_inputs, token_logprobs, usage_block
 from mockserver.families.shared.account import record_usage
 from mockserver.models import ensure_model
 from mockserver.pipeline import Call, Endpoint
@@ -24,14 +24,7 @@ def _prompts(value: Any) -> list[tuple[str, int]]:
     """(prompt text, token count) per prompt; token-id prompts are rendered from a small vocabulary."""
     if value is None:
         return [("<|endoftext|>", 1)]
-    if isinstance(value, str):
-        return [(value, count_tokens(value))]
-    if value and not isinstance(value[0], (str, list)):  # token ids (1.0 counts as an integer too)
-        return [(_detokenize(value), len(value))]
-    out = []
-    for item in value:
-        out.append((item, count_tokens(item)) if isinstance(item, str) else (_detokenize(item), len(item)))
-    return out
+    return token_inputs(value, _detokenize)
 
 
 def _detokenize(tokens: list[int]) -> str:

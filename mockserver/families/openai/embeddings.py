@@ -7,7 +7,7 @@ from typing import Any
 from starlette.responses import Response
 
 from mockserver.content.embeddings import embed, shorten, to_base64
-from mockserver.content.text import count_tokens
+from mockserver.families.openai.common import token_inputs
 from mockserver.families.shared.account import record_usage
 from mockserver.models import ensure_model
 from mockserver.pipeline import Call, Endpoint
@@ -37,17 +37,7 @@ def native_dimensions(model: str) -> int:
 
 def _inputs(value: Any) -> list[tuple[str, int]]:
     """(text to embed, token count) per input, in order; token arrays embed as their token ids."""
-    if isinstance(value, str):
-        return [(value, count_tokens(value))]
-    if value and not isinstance(value[0], (str, list)):  # token ids (1.0 counts as an integer too)
-        return [(_token_text(value), len(value))]
-    out = []
-    for item in value:
-        if isinstance(item, str):
-            out.append((item, count_tokens(item)))
-        else:
-            out.append((_token_text(item), len(item)))
-    return out
+    return token_inputs(value, _token_text)
 
 
 def _token_text(tokens: list[int]) -> str:

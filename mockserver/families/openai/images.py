@@ -10,6 +10,7 @@ metadata) are added here.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import io
 import uuid
@@ -38,17 +39,15 @@ VECTOR_STYLES = ("vector_illustration", "icon")
 MAX_EDIT_IMAGES = 16
 
 
+@dataclasses.dataclass
 class Output:
     """What each picture of one answer looks like: size, format, alpha, quality, how it is returned."""
 
-    def __init__(
-        self, width: int, height: int, *, fmt: str = "png", alpha: bool = False, compression: int | None = None
-    ) -> None:
-        self.width = width
-        self.height = height
-        self.fmt = fmt
-        self.alpha = alpha
-        self.compression = compression
+    width: int
+    height: int
+    fmt: str = dataclasses.field(default="png", kw_only=True)
+    alpha: bool = dataclasses.field(default=False, kw_only=True)
+    compression: int | None = dataclasses.field(default=None, kw_only=True)
 
     @property
     def size(self) -> str:

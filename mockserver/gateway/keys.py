@@ -17,14 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from mockserver.settings import SettingsError
-from mockserver.stores.keys import (
-    STATUS_DISABLED,
-    STATUS_ENABLED,
-    STATUS_EXHAUSTED,
-    STATUS_EXPIRED,
-    STATUS_NAMES,
-    GatewayKey,
-)
+from mockserver.stores.keys import STATUS_ENABLED, STATUS_NAMES, GatewayKey
 
 FIELDS = (
     "id",
@@ -248,10 +241,6 @@ def ip_allowed(key: GatewayKey, client: str) -> bool:
 
 __all__ = [
     "FIELDS",
-    "STATUS_DISABLED",
-    "STATUS_ENABLED",
-    "STATUS_EXHAUSTED",
-    "STATUS_EXPIRED",
     "KeySpecError",
     "api_keys",
     "generated_secret",

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from mockserver.recording.cassettes import (
+if TYPE_CHECKING:  # the names __getattr__ hands out, typed for checkers (re-exported, hence noqa)
+    from mockserver.recording.cassettes import (  # noqa: F401
         Cassette,
         CassetteError,
         Chunk,
@@ -33,11 +33,11 @@ if TYPE_CHECKING:
         load_cassette,
         save_cassette,
     )
-    from mockserver.recording.matchers import MATCHERS
-    from mockserver.recording.modes import RecordMode
-    from mockserver.recording.report import Drift, Report
-    from mockserver.recording.server import CassetteApp, Miss, Stats, create_proxy_app, create_replay_app
-    from mockserver.recording.verify import verify_paths
+    from mockserver.recording.matchers import MATCHERS  # noqa: F401
+    from mockserver.recording.modes import RecordMode  # noqa: F401
+    from mockserver.recording.report import Drift, Report  # noqa: F401
+    from mockserver.recording.server import CassetteApp, Miss, Stats, create_proxy_app, create_replay_app  # noqa: F401
+    from mockserver.recording.verify import verify_paths  # noqa: F401
 
 _EXPORTS = {
     "Cassette": "cassettes",
@@ -60,26 +60,7 @@ _EXPORTS = {
     "verify_paths": "verify",
 }
 
-__all__ = [
-    "MATCHERS",
-    "Cassette",
-    "CassetteApp",
-    "CassetteError",
-    "Chunk",
-    "Drift",
-    "Interaction",
-    "Miss",
-    "RecordMode",
-    "RecordedRequest",
-    "RecordedResponse",
-    "Report",
-    "Stats",
-    "create_proxy_app",
-    "create_replay_app",
-    "load_cassette",
-    "save_cassette",
-    "verify_paths",
-]
+__all__ = sorted(_EXPORTS)  # every public name, each imported from its module when first used
 
 
 def __getattr__(name: str) -> Any:

@@ -280,15 +280,20 @@ class Gateway:
         group = charge.key.group if charge.key else "default"
         if bill.kind == "tokens":
             usage = call.journal_entry.usage if call.journal_entry is not None else None
+            audio = (0, 0)
             if usage is not None:
                 prompt, completion, cached = usage.prompt_tokens, usage.completion_tokens, 0
+                audio = (usage.audio_prompt_tokens, usage.audio_completion_tokens)
             else:
                 found = billing.usage_of(getattr(response, "payload", None))
                 if found is None:  # a stream whose handler did not say: the reservation stands
                     return bill.estimate, 0, 0
                 prompt, completion, cached = found
             model = usage.model if usage is not None and usage.model else bill.model
-            return self.prices.token_quota(model, group, prompt, completion, cached), prompt, completion
+            quota = self.prices.token_quota(
+                model, group, prompt, completion, cached, audio_prompt=audio[0], audio_completion=audio[1]
+            )
+            return quota, prompt, completion
         if bill.kind == "speech":
             text = call.body.get("input", "") if isinstance(call.body, dict) else ""
             return bill.estimate, len(str(text)), 0
@@ -303,7 +308,10 @@ class Gateway:
         """The content of a token-priced row (written when read: the hot path only keeps numbers)."""
         r = self.prices.ratio(row.model_name)
         group = self.prices.group_ratio(row.group)
-        return f"模型倍率 {r.model_ratio:.2f}，补全倍率 {r.completion_ratio:.2f}，分组倍率 {group:.2f}"
+        text = f"模型倍率 {r.model_ratio:.2f}，补全倍率 {r.completion_ratio:.2f}，分组倍率 {group:.2f}"
+        if r.audio_ratio != 1 or r.audio_completion_ratio != 1:
+            text += f"，音频倍率 {r.audio_ratio:.2f}，音频补全倍率 {r.audio_completion_ratio:.2f}"
+        return text
 
     def _schedule_refunds(self, call: Call, charge: Charge, charged: int, row: LogEntry) -> None:
         per_task = charged // len(charge.tasks)

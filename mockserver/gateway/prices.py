@@ -20,11 +20,14 @@ _RESOLVED_MAX = 4096
 @dataclasses.dataclass(frozen=True)
 class ModelRatio:
     """A token-priced model: `model_ratio` 1 = $2 per 1M prompt tokens; completions cost `completion_ratio`
-    times more, cached prompt tokens `cache_ratio` times a prompt token."""
+    times more, cached prompt tokens `cache_ratio` times a prompt token, audio input tokens `audio_ratio`
+    times a prompt token and audio output tokens `audio_ratio × audio_completion_ratio` times one."""
 
     model_ratio: float
     completion_ratio: float = 1.0
     cache_ratio: float = 1.0
+    audio_ratio: float = 1.0
+    audio_completion_ratio: float = 1.0
 
 
 class PriceTable:
@@ -68,14 +71,34 @@ class PriceTable:
         return self.per_call.get(name)
 
     # -- quota -----------------------------------------------------------------------------------
-    def token_quota(self, model: str, group: str, prompt: int, completion: int, cached: int = 0) -> int:
-        """new-api's post-consumption: tokens × ratios, rounded, at least 1 when anything was used."""
+    def token_quota(
+        self,
+        model: str,
+        group: str,
+        prompt: int,
+        completion: int,
+        cached: int = 0,
+        *,
+        audio_prompt: int = 0,
+        audio_completion: int = 0,
+    ) -> int:
+        """new-api's post-consumption: tokens × ratios, rounded, at least 1 when anything was used. Audio
+        tokens (counted within `prompt` / `completion`) are priced at the audio ratios instead."""
         if prompt + completion <= 0:
             return 0
         r = self.ratio(model)
         ratio = r.model_ratio * self.group_ratio(group)
-        cached = min(max(cached, 0), prompt)
-        quota = ((prompt - cached) + cached * r.cache_ratio + completion * r.completion_ratio) * ratio
+        audio_prompt = min(max(audio_prompt, 0), prompt)
+        audio_completion = min(max(audio_completion, 0), completion)
+        cached = min(max(cached, 0), prompt - audio_prompt)
+        text_prompt, text_completion = prompt - audio_prompt - cached, completion - audio_completion
+        quota = (
+            text_prompt
+            + cached * r.cache_ratio
+            + text_completion * r.completion_ratio
+            + audio_prompt * r.audio_ratio
+            + audio_completion * r.audio_ratio * r.audio_completion_ratio
+        ) * ratio
         rounded = math.floor(quota + 0.5)
         return 1 if ratio and rounded <= 0 else rounded
 

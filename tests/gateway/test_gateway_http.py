@@ -364,3 +364,20 @@ def test_the_docs_keys_file_example_loads(tmp_path: Path) -> None:
     example.write_text(re.search(r"```json\n(.*?)```", doc, re.S).group(1))  # type: ignore[union-attr]
     keys = load_keys_file(str(example))
     assert [(k.name, k.rpm, k.model_limits) for k in keys][:2] == [("ci", 0, ("gpt-4o-mini",)), ("", 60, ())]
+
+
+def test_a_spoken_chat_answer_is_charged_at_the_audio_ratio() -> None:
+    with make() as client:
+        body = {
+            "model": "gpt-4o-audio-preview",
+            "modalities": ["text", "audio"],
+            "audio": {"voice": "alloy", "format": "pcm16"},
+            "messages": [{"role": "user", "content": "Say hello"}],
+        }
+        usage = client.post("/v1/chat/completions", json=body, headers=bearer("sk-audio")).json()["usage"]
+        audio = usage["completion_tokens_details"]["audio_tokens"]
+        assert audio > 0
+        text = usage["completion_tokens"] - audio
+        row = client.get("/__mock/usage", params={"key": "sk-audio", "rows": 1}).json()["rows"][-1]
+        assert row["quota"] == int((usage["prompt_tokens"] + text * 4 + audio * 16) * 1.25 + 0.5)
+        assert "音频倍率 16.00" in row["content"]

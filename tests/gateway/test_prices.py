@@ -48,3 +48,16 @@ def test_usage_is_read_in_every_familys_shape() -> None:
     assert usage_of({"usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 6}}) == (5, 6, 0)
     assert usage_of({"usage": {"prompt_tokens": 3, "prompt_tokens_details": {"cached_tokens": 1}}}) == (3, 0, 1)
     assert usage_of({"data": []}) is None and usage_of(None) is None
+
+
+def test_audio_tokens_are_priced_at_the_audio_ratios() -> None:
+    table = prices()
+    # gpt-4o-audio-preview: model ratio 1.25, completion ratio 4, audio ratio 16 (new-api's defaults).
+    text_only = table.token_quota("gpt-4o-audio-preview", "default", 9, 136)
+    spoken = table.token_quota("gpt-4o-audio-preview", "default", 9, 136, audio_completion=85)
+    assert text_only == round((9 + 136 * 4) * 1.25)
+    assert spoken == int((9 + 51 * 4 + 85 * 16) * 1.25 + 0.5) == 1966
+    heard = table.token_quota("gpt-4o-audio-preview", "default", 100, 0, audio_prompt=60)
+    assert heard == int((40 + 60 * 16) * 1.25 + 0.5)
+    # audio counts never exceed the totals they sit in
+    assert table.token_quota("gpt-4o-audio-preview", "default", 10, 0, audio_prompt=99) == 200

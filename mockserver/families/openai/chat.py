@@ -56,7 +56,14 @@ async def chat_completions(call: Call) -> Response:
             if not r.tool_calls:
                 spoken[i] = await chat_audio.speak(audio, r.content or "", rng, call.now)
         chat_audio.add_audio_usage(usage, sum(s.tokens for s in spoken if s is not None))
-    record_usage(call, req.model, prompt_tokens, usage["completion_tokens"], stream=req.stream)
+    record_usage(
+        call,
+        req.model,
+        prompt_tokens,
+        usage["completion_tokens"],
+        stream=req.stream,
+        audio_completion_tokens=usage["completion_tokens_details"]["audio_tokens"],
+    )
     completion_id = random_id(rng, "chatcmpl-", _ID_LENGTH)
     created = int(call.now)
     if req.stream:

@@ -49,6 +49,9 @@ class Usage(NamedTuple):
     prompt_tokens: int
     completion_tokens: int
     is_stream: bool
+    # Audio tokens within the counts above (chat with the audio modality), priced at the audio ratios.
+    audio_prompt_tokens: int = 0
+    audio_completion_tokens: int = 0
 
 
 class Account:
@@ -108,11 +111,22 @@ def setup_account(state: MockState) -> Account:
     return account
 
 
-def record_usage(call: Call, model: str, prompt_tokens: int, completion_tokens: int, *, stream: bool) -> None:
+def record_usage(
+    call: Call,
+    model: str,
+    prompt_tokens: int,
+    completion_tokens: int,
+    *,
+    stream: bool,
+    audio_prompt_tokens: int = 0,
+    audio_completion_tokens: int = 0,
+) -> None:
     """Remember the tokens of this request: the gateway prices the call from them."""
     entry = call.journal_entry
     if entry is not None:
-        entry.usage = Usage(model, prompt_tokens, completion_tokens, stream)
+        entry.usage = Usage(
+            model, prompt_tokens, completion_tokens, stream, audio_prompt_tokens, audio_completion_tokens
+        )
 
 
 def log_rows(state: MockState) -> list[dict[str, Any]]:

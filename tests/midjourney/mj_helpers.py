@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 from mockserver.app import create_app
 from mockserver.settings import Settings
+from tests.task_client import TaskClient
 
 AUTH = {"Authorization": "Bearer sk-test"}
 START = 1_750_000_000.0
@@ -21,17 +22,14 @@ PNG_1x1 = (
 )
 
 
-class Mj:
+class Mj(TaskClient):
     """The emulator through a TestClient: JSON calls, the clock, and task shortcuts."""
 
     def __init__(self, client: TestClient) -> None:
         self.client = client
 
-    def post(self, path: str, body: Any, **kw: Any) -> httpx.Response:
-        return self.client.post(path, json=body, **kw)
-
-    def get(self, path: str, **kw: Any) -> httpx.Response:
-        return self.client.get(path, **kw)
+    def send(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        return self.client.request(method, path, **kw)
 
     def submit(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         response = self.post(path, body)
@@ -43,29 +41,6 @@ class Mj:
         answer = self.submit("/mj/submit/imagine", {"prompt": prompt, "botType": "MID_JOURNEY", **extra})
         assert answer["code"] == 1, answer
         return str(answer["result"])
-
-    def advance(self, seconds: float) -> None:
-        assert self.client.post("/__mock/clock/advance", json={"seconds": seconds}).status_code == 200
-
-    def now(self) -> float:
-        return float(self.client.get("/__mock/clock").json()["now"])
-
-    def fetch(self, task_id: str) -> dict[str, Any]:
-        response = self.get(f"/mj/task/{task_id}/fetch")
-        assert response.status_code == 200, response.text
-        result: dict[str, Any] = response.json()
-        return result
-
-    def plan(self, task_id: str) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self.get(f"/__mock/tasks/{task_id}").json()["plan"]
-        return result
-
-    def finish(self, task_id: str) -> dict[str, Any]:
-        """Advance to the task's last planned step (if it is in the future) and fetch it."""
-        last = self.plan(task_id)[-1]["at"]
-        if last > self.now():
-            self.advance(last - self.now() + 0.001)
-        return self.fetch(task_id)
 
     def action(self, task_id: str, custom_id: str, **extra: Any) -> dict[str, Any]:
         return self.submit("/mj/submit/action", {"taskId": task_id, "customId": custom_id, **extra})

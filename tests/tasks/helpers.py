@@ -23,6 +23,7 @@ from starlette.routing import Route
 from mockserver.app import create_app
 from mockserver.settings import Settings
 from mockserver.testing import free_port, serve_in_thread
+from tests.task_client import TaskClient
 
 AUTH = {"Authorization": "Bearer sk-test"}
 START = 1_750_000_000.0
@@ -84,7 +85,7 @@ def running_receiver() -> Iterator[Receiver]:
         yield receiver
 
 
-class Live:
+class Live(TaskClient):
     """A live emulator: `post`/`get` JSON with a key, `advance` the clock, `fetch` a Midjourney task."""
 
     def __init__(self, url: str, settings: Settings) -> None:
@@ -92,33 +93,8 @@ class Live:
         self.settings = settings
         self.http = httpx.Client(base_url=url, headers=AUTH, timeout=30.0, trust_env=False)
 
-    def post(self, path: str, body: Any, **kw: Any) -> httpx.Response:
-        return self.http.post(path, json=body, **kw)
-
-    def get(self, path: str, **kw: Any) -> httpx.Response:
-        return self.http.get(path, **kw)
-
-    def advance(self, seconds: float) -> dict[str, Any]:
-        result: dict[str, Any] = self.http.post("/__mock/clock/advance", json={"seconds": seconds}).json()
-        return result
-
-    def fetch(self, task_id: str) -> dict[str, Any]:
-        response = self.get(f"/mj/task/{task_id}/fetch")
-        assert response.status_code == 200, response.text
-        result: dict[str, Any] = response.json()
-        return result
-
-    def plan(self, task_id: str) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self.get(f"/__mock/tasks/{task_id}").json()["plan"]
-        return result
-
-    def finish(self, task_id: str) -> dict[str, Any]:
-        """Advance the clock to the task's last planned step and fetch it."""
-        last = self.plan(task_id)[-1]["at"]
-        now = self.get("/__mock/clock").json()["now"]
-        if last > now:
-            self.advance(last - now + 0.001)
-        return self.fetch(task_id)
+    def send(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        return self.http.request(method, path, **kw)
 
     def close(self) -> None:
         self.http.close()

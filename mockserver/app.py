@@ -90,12 +90,13 @@ def create_app(settings: Settings | None = None, *, contracts: Contracts | None 
     settings = settings or Settings()
     contracts = contracts or load_contracts()
     registry = load_families()
-    store, clock = open_store(settings.store, speed=settings.speed, start=settings.start_time, instant=settings.instant)
+    stores = open_store(settings.store, speed=settings.speed, start=settings.start_time, instant=settings.instant)
     state = MockState.build(
         settings,
         contracts,
-        store=store,
-        clock=clock,
+        store=stores.tasks,
+        shared=stores.shared,
+        clock=stores.clock,
         envelopes=registry.envelopes,
         task_vendors=registry.task_vendors,
     )

@@ -23,6 +23,7 @@ from mockserver.stubs import Stubs
 
 if TYPE_CHECKING:
     from mockserver.stores.base import TaskStore
+    from mockserver.stores.shared_base import SharedState
 
 # Distinct (operation, body) keys remembered for call counters; older ones are forgotten first.
 _MAX_COUNTERS = 100_000
@@ -45,6 +46,8 @@ class MockState:
     stubs: Stubs
     # The store the tasks live in (opened with the clock by `stores.open_store`).
     store: TaskStore
+    # Counters, rule settings and hits, journal, family values and ids (`mockserver.stores.shared_base`).
+    shared: SharedState
     # Tables from the registry: error envelopes and task renderers, by vendor name.
     envelopes: Mapping[str, Envelope] = dataclasses.field(default_factory=dict)
     task_vendors: Mapping[str, Any] = dataclasses.field(default_factory=dict)
@@ -56,7 +59,8 @@ class MockState:
     latency_override: tuple[Profiles | None, float] | None = None
     on_startup: list[Callable[[], Awaitable[None]]] = dataclasses.field(default_factory=list)
     on_shutdown: list[Callable[[], Awaitable[None]]] = dataclasses.field(default_factory=list)
-    on_reset: list[Callable[[], None]] = dataclasses.field(default_factory=list)
+    # Reset hooks may be `async def` (awaited in order).
+    on_reset: list[Callable[[], Awaitable[None] | None]] = dataclasses.field(default_factory=list)
     _counters: dict[bytes, int] = dataclasses.field(default_factory=dict)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
@@ -70,6 +74,7 @@ class MockState:
         contracts: Contracts,
         *,
         store: TaskStore,
+        shared: SharedState,
         clock: VirtualClock,
         envelopes: Mapping[str, Envelope],
         task_vendors: Mapping[str, Any],
@@ -84,6 +89,7 @@ class MockState:
             faults=Faults(settings.seed),
             stubs=Stubs(),
             store=store,
+            shared=shared,
             envelopes=envelopes,
             task_vendors=task_vendors,
             latency=load_profiles(settings.latency),
@@ -133,7 +139,7 @@ class MockState:
             self._counters[key] = n + 1
         return self._seed_prefix + key + n.to_bytes(8, "big")
 
-    def reset(self) -> None:
+    async def reset(self) -> None:
         """Forget requests, faults, stubs, call counters, clock advances and family state."""
         self.journal.clear()
         self.faults.clear()
@@ -144,5 +150,8 @@ class MockState:
         self.latency_override = None
         if self.settings.stubs:
             self.stubs.load_dir(self.settings.stubs, self.known_operations)
+        await self.shared.reset()
         for hook in self.on_reset:
-            hook()
+            result = hook()
+            if result is not None:
+                await result

@@ -7,11 +7,24 @@ agree on time. `open_store(url, ...)` is the one place that turns the setting in
 
 from __future__ import annotations
 
+import dataclasses
+
 from mockserver.clock import VirtualClock
 from mockserver.stores.base import Claim, TaskStore
 from mockserver.stores.memory import MemoryStore
+from mockserver.stores.memory_state import MemoryState
+from mockserver.stores.shared_base import SharedState
 
-__all__ = ["Claim", "MemoryStore", "TaskStore", "open_store", "parse_store_url"]
+__all__ = ["Claim", "MemoryStore", "SharedState", "Stores", "TaskStore", "open_store", "parse_store_url"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Stores:
+    """What one `--store` URL opens: the task store, the shared state beside it, and the clock."""
+
+    tasks: TaskStore
+    shared: SharedState
+    clock: VirtualClock
 
 
 def parse_store_url(url: str) -> tuple[str, str]:
@@ -26,16 +39,14 @@ def parse_store_url(url: str) -> tuple[str, str]:
     raise ValueError(f"unsupported --store {url!r}: use memory or sqlite:///PATH")
 
 
-def open_store(
-    url: str, *, speed: float = 1.0, start: float | None = None, instant: bool = False
-) -> tuple[TaskStore, VirtualClock]:
+def open_store(url: str, *, speed: float = 1.0, start: float | None = None, instant: bool = False) -> Stores:
     """The store a `--store` URL names and the clock that goes with it: processes sharing a sqlite file
     must share time, so its clock lives in the file too."""
     kind, path = parse_store_url(url)
     if kind == "memory":
-        return MemoryStore(), VirtualClock(speed=speed, start=start, instant=instant)
+        return Stores(MemoryStore(), MemoryState(), VirtualClock(speed=speed, start=start, instant=instant))
     from mockserver.stores.shared_clock import SharedClock
     from mockserver.stores.sqlite import SqliteStore
 
     store = SqliteStore(path)
-    return store, SharedClock(store, speed=speed, start=start, instant=instant)
+    return Stores(store, MemoryState(), SharedClock(store, speed=speed, start=start, instant=instant))

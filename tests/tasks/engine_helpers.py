@@ -30,9 +30,17 @@ def demo_plan(seed: int) -> tuple[tasks.Step, ...]:
 
 def engine_for(**settings: Any) -> TaskEngine:
     config = Settings(speed=0.0, start_time=START, **settings)
-    store, clock = open_store(config.store, speed=config.speed, start=config.start_time)
+    stores = open_store(config.store, speed=config.speed, start=config.start_time)
     vendors = {VENDOR: Vendor(VENDOR, render)}
-    state = MockState.build(config, load_contracts(), store=store, clock=clock, envelopes={}, task_vendors=vendors)
+    state = MockState.build(
+        config,
+        load_contracts(),
+        store=stores.tasks,
+        shared=stores.shared,
+        clock=stores.clock,
+        envelopes={},
+        task_vendors=vendors,
+    )
     return engine(state)
 
 

@@ -151,9 +151,10 @@ def test_delivery_log_and_totals(store: TaskStore) -> None:
 
 
 def test_open_store_urls_give_the_store_and_its_clock(tmp_path: Path) -> None:
-    store, clock = open_store("memory")
-    assert isinstance(store, MemoryStore) and type(clock) is VirtualClock
-    made, shared = open_store(f"sqlite:///{tmp_path}/x/tasks.db", start=1000.0, speed=0.0)
+    memory = open_store("memory")
+    assert isinstance(memory.tasks, MemoryStore) and type(memory.clock) is VirtualClock
+    opened = open_store(f"sqlite:///{tmp_path}/x/tasks.db", start=1000.0, speed=0.0)
+    made, shared = opened.tasks, opened.clock
     assert isinstance(made, SqliteStore) and (tmp_path / "x" / "tasks.db").exists()
     assert isinstance(shared, SharedClock) and shared.now() == 1000.0  # processes on the file share its time
     made.close()

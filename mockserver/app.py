@@ -90,7 +90,14 @@ def create_app(settings: Settings | None = None, *, contracts: Contracts | None 
     settings = settings or Settings()
     contracts = contracts or load_contracts()
     registry = load_families()
-    stores = open_store(settings.store, speed=settings.speed, start=settings.start_time, instant=settings.instant)
+    stores = open_store(
+        settings.store,
+        speed=settings.speed,
+        start=settings.start_time,
+        instant=settings.instant,
+        journal_size=settings.journal_size,
+        journal_max_bytes=settings.journal_max_bytes,
+    )
     state = MockState.build(
         settings,
         contracts,
@@ -110,7 +117,7 @@ def create_app(settings: Settings | None = None, *, contracts: Contracts | None 
     async def not_found(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         family = guess(request)
-        state.journal.record(
+        entry = state.journal.record(
             method=request.method,
             path=request.scope["path"],
             query=request.scope["query_string"],
@@ -118,7 +125,9 @@ def create_app(settings: Settings | None = None, *, contracts: Contracts | None 
             body=None,
             operation=None,
             at=state.clock.now(),
-        ).status = exc.status_code
+        )
+        entry.status = exc.status_code
+        await state.journal.finish(entry)
         if exc.status_code == 405:
             allow = (exc.headers or {}).get("Allow", "")
             err = ApiError(
@@ -139,6 +148,7 @@ def create_app(settings: Settings | None = None, *, contracts: Contracts | None 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        await state.refresh()  # the settings document (written first by whoever starts first)
         for hook in state.on_startup:
             await hook()
         try:

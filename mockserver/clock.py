@@ -23,6 +23,9 @@ class Clock(Protocol):
 class VirtualClock:
     """Virtual time = start + (real seconds since creation × speed) + offset.
 
+    `monotonic` is the real-time source: `time.monotonic` for one process; processes sharing a store
+    use wall time (`time.time`), the one reading they have in common, and load each other's `params()`.
+
     `speed` 0 stops the clock so only `advance` moves it: with a fixed `start` every timestamp is
     reproducible. `instant` is a flag the task engine reads (tasks finish on submission); the clock
     itself is unaffected.
@@ -65,6 +68,29 @@ class VirtualClock:
         with self._lock:
             self._offset = 0.0
             self._origin_real = self._mono()
+
+    @property
+    def real(self) -> Callable[[], float]:
+        """The real-time source (see the class docstring)."""
+        return self._mono
+
+    def params(self) -> dict[str, float]:
+        """What the time is computed from, as kept in the settings document (`load` reads it back)."""
+        with self._lock:
+            return {
+                "anchor_real": self._origin_real,
+                "anchor_virtual": self.start,
+                "speed": self.speed,
+                "offset": self._offset,
+            }
+
+    def load(self, params: dict[str, float]) -> None:
+        """Take the time from `params` (another process's `params()`, read from a shared store)."""
+        with self._lock:
+            self._origin_real = float(params["anchor_real"])
+            self.start = float(params["anchor_virtual"])
+            self.speed = float(params["speed"])
+            self._offset = float(params["offset"])
 
     def describe(self) -> dict[str, float | bool]:
         return {

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from mockserver import ui
 from mockserver.answers import JSONAnswer
 from mockserver.faults import parse_fault
-from mockserver.latency import MODES, realistic
+from mockserver.latency import MODES
 from mockserver.rules import RuleBook, RuleError
 from mockserver.state import MockState
 from mockserver.stubs import parse_stub
@@ -150,9 +150,9 @@ async def health(request: Request) -> Response:
 async def requests(request: Request) -> Response:
     state = _state(request)
     if request.method == "DELETE":
-        state.journal.clear()
+        await state.journal.clear()
         return JSONAnswer({"deleted": True})
-    entries = state.journal.entries()
+    entries = await state.journal.entries()
     operation = request.query_params.get("operation")
     if operation:
         entries = [e for e in entries if e["operation"] == operation]
@@ -164,8 +164,14 @@ async def reset(request: Request) -> Response:
     return JSONAnswer({"reset": True})
 
 
+def _clock_view(state: MockState) -> dict[str, Any]:
+    return {**state.clock.describe(), "shared": state.shared.shared}
+
+
 async def clock(request: Request) -> Response:
-    return JSONAnswer(_state(request).clock.describe())
+    state = _state(request)
+    await state.refresh()
+    return JSONAnswer(_clock_view(state))
 
 
 async def clock_advance(request: Request) -> Response:
@@ -182,22 +188,20 @@ async def clock_advance(request: Request) -> Response:
         or not 0 <= seconds <= MAX_ADVANCE_SECONDS
     ):
         return control_error(400, f"seconds: must be a number from 0 to {MAX_ADVANCE_SECONDS:g} (ten years)", "seconds")
-    state.clock.advance(float(seconds))
-    return JSONAnswer(state.clock.describe())
+    await state.advance_clock(float(seconds))
+    return JSONAnswer(_clock_view(state))
 
 
 def _rule_routes(kind: str, parse: Any) -> list[Route]:
     """GET/POST/DELETE on `/__mock/<kind>` and GET/DELETE on `/__mock/<kind>/{id}`."""
 
-    def book(request: Request) -> RuleBook[Any]:
-        return getattr(_state(request), kind)  # type: ignore[no-any-return]
-
     async def collection(request: Request) -> Response:
-        rules = book(request)
+        state = _state(request)
+        await state.refresh()
         if request.method == "GET":
-            return JSONAnswer({kind: [r.describe() for r in reversed(list(rules.newest_first()))]})
+            return JSONAnswer({kind: await state.describe_rules(kind)})
         if request.method == "DELETE":
-            rules.clear()
+            await state.edit(lambda document: {**document, kind: []})
             return JSONAnswer({"deleted": True})
         try:
             data = await _json(request)
@@ -205,26 +209,35 @@ def _rule_routes(kind: str, parse: Any) -> list[Route]:
             made = []
             for item in items:
                 given = item.get("id") if isinstance(item, dict) else None
-                rule_id = given if isinstance(given, str) else rules.new_id()
-                made.append((rule_id, parse(rule_id, item, _state(request).known_operations)))
+                rule_id = given if isinstance(given, str) and given else await state.new_rule_id(kind[:-1])
+                made.append((rule_id, parse(rule_id, item, state.known_operations), item))
         except RuleError as exc:
             status = 413 if str(exc).startswith("body: larger than") else 400
             return control_error(status, str(exc), str(exc).split(":", 1)[0])
-        for rule_id, rule in made:
-            rules.add(rule_id, rule)
-        described = [rule.describe() for _, rule in made]
+        ids = {rule_id for rule_id, _, _ in made}
+
+        def add(document: dict[str, Any]) -> dict[str, Any]:  # a rule posted again under its id replaces it
+            kept = [pair for pair in document[kind] if pair[0] not in ids]
+            return {**document, kind: kept + [[rule_id, item] for rule_id, _, item in made]}
+
+        await state.shared.forget_hits(kind, sorted(ids))  # a rule posted again under its id starts afresh
+        await state.edit(add)
+        described = [rule.describe() for _, rule, _ in made]
         return JSONAnswer(described if isinstance(data, list) else described[0], 201)
 
     async def item(request: Request) -> Response:
-        rules = book(request)
+        state = _state(request)
+        await state.refresh()
+        rules: RuleBook[Any] = getattr(state, kind)
         rule_id = request.path_params["rule_id"]
         rule = rules.get(rule_id)
         if rule is None:
             return control_error(404, f"no {kind[:-1]} with id {rule_id!r}", "id")
         if request.method == "DELETE":
-            rules.remove(rule_id)
+            await state.edit(lambda document: {**document, kind: [p for p in document[kind] if p[0] != rule_id]})
             return JSONAnswer({"deleted": rule_id})
-        return JSONAnswer(rule.describe())
+        hits = await state.shared.hits(kind)
+        return JSONAnswer(rule.describe(hits.get(rule_id, 0)))
 
     return [
         Route(f"/__mock/{kind}", guarded(collection), methods=["GET", "POST", "DELETE"]),
@@ -311,7 +324,9 @@ async def latency(request: Request) -> Response:
         scale = data.get("scale", 1.0)
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 <= scale <= 1000:
             return control_error(400, f"scale: must be a number within 0..1000 (got {scale!r})", "scale")
-        state.latency_override = (realistic() if mode == "realistic" else None, float(scale))
+        await state.set_latency(mode, float(scale))
+    else:
+        await state.refresh()
     return JSONAnswer(_latency_view(state))
 
 

@@ -35,10 +35,9 @@ class Fault:
     message: str = "fault injected by mockserver"
     # Task families: the path a submitted task takes (e.g. "fail", "moderation"); the answer is not replaced.
     scenario: str | None = None
-    hits: int = 0
-    seen: int = 0
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self, hits: int = 0) -> dict[str, Any]:
+        """The rule as the control API shows it, with the hits counted so far (by the store)."""
         return {
             "id": self.id,
             "match": self.match.describe(),
@@ -55,12 +54,8 @@ class Fault:
             "malformed": self.malformed,
             "message": self.message,
             "scenario": self.scenario,
-            "hits": self.hits,
+            "hits": hits,
         }
-
-    @property
-    def exhausted(self) -> bool:
-        return self.times is not None and self.hits >= self.times
 
     @property
     def on_the_wire(self) -> bool:
@@ -205,25 +200,14 @@ def _malformed(value: Any) -> int | None:
 
 
 class Faults(RuleBook[Fault]):
-    """The active fault rules."""
+    """The active fault rules, as this process last read them from the settings document."""
 
     def __init__(self, seed: int = 0) -> None:
         super().__init__("fault")
         self.seed = seed
 
-    def pick(self, **request: Any) -> Fault | None:
-        """The newest rule that matches and fires this time (times and probability honoured)."""
-        for fault in self.newest_first():
-            if fault.exhausted or not fault.match.matches(**request):
-                continue
-            fault.seen += 1
-            if fault.probability < 1.0 and not _fires(self.seed, fault.id, fault.seen, fault.probability):
-                continue
-            fault.hits += 1
-            return fault
-        return None
 
-
-def _fires(seed: int, rule_id: str, n: int, probability: float) -> bool:
+def fires(seed: int, rule_id: str, n: int, probability: float) -> bool:
+    """Whether the n-th matching call fires a rule of `probability` (deterministic in seed, id and n)."""
     digest = hashlib.blake2b(f"{seed}|{rule_id}|{n}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64 < probability

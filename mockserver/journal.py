@@ -19,7 +19,7 @@ import re
 import sys
 import threading
 from collections.abc import AsyncIterable, AsyncIterator, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -217,6 +217,10 @@ class Journal:
         if len(raw) > self.body_bytes:
             body, raw = body_digest(raw), b""
         entry = Entry(next(self._ids), at, method, sys.intern(path), query, flat, operation, body, raw)
+        self._keep(entry)
+        return entry
+
+    def _keep(self, entry: Entry) -> None:
         with self._lock:
             self._entries.append(entry)
             self.bytes += entry.size
@@ -225,7 +229,9 @@ class Journal:
         if self.watchers:
             for wake in self.watchers:
                 wake()
-        return entry
+
+    async def finish(self, entry: Entry) -> None:
+        """The entry's answer is decided (its status set): kept here already, so nothing to do."""
 
     def drop_body(self, entry: Entry, reason: str) -> None:
         """Forget an entry's body, keeping a note of why (e.g. the request was refused before it was read)."""
@@ -236,16 +242,16 @@ class Journal:
             if any(e is entry for e in reversed(self._entries)):
                 self.bytes -= before - entry.size
 
-    def snapshot(self) -> list[Entry]:
+    async def snapshot(self) -> list[Entry]:
         """The remembered entries themselves, oldest first."""
         with self._lock:
             return list(self._entries)
 
-    def entries(self) -> list[dict[str, Any]]:
+    async def entries(self) -> list[dict[str, Any]]:
         """Every remembered request, oldest first, with secrets in headers and query masked."""
-        return [e.as_dict() for e in self.snapshot()]
+        return [e.as_dict() for e in await self.snapshot()]
 
-    def clear(self) -> None:
+    async def clear(self) -> None:
         with self._lock:
             self._entries.clear()
             self.bytes = 0
@@ -253,7 +259,7 @@ class Journal:
         for wake in self.watchers:
             wake()
 
-    def since(self, after: int) -> list[Entry]:
+    async def since(self, after: int) -> list[Entry]:
         """The remembered entries with an id above `after`, oldest first."""
         entries = list(self._entries)  # a copy: another thread may append meanwhile
         start = len(entries)
@@ -272,6 +278,87 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+class JournalStore(Protocol):
+    """Where a `SharedJournal` keeps entries (the journal part of `mockserver.stores.shared_base.SharedState`)."""
+
+    async def journal_add(self, entry: bytes, size: int) -> int: ...
+
+    async def journal_read(self, after: int = 0) -> list[tuple[int, bytes]]: ...
+
+    async def journal_clear(self) -> None: ...
+
+
+class SharedJournal(Journal):
+    """The journal of several processes, kept in their shared store: an entry is written once its answer
+    is decided (`finish`) and every read comes from the store, so each process lists every request once,
+    in the order they were answered. The store bounds it (entries and bytes); this process keeps none."""
+
+    def __init__(
+        self, store: JournalStore, size: int = 1000, *, max_bytes: int = 64 * 1024 * 1024, body_bytes: int = 1024 * 1024
+    ) -> None:
+        super().__init__(size, max_bytes=max_bytes, body_bytes=body_bytes)
+        self.store = store
+
+    def _keep(self, entry: Entry) -> None:
+        entry.id = 0  # the store numbers it when it is written
+
+    async def finish(self, entry: Entry) -> None:
+        entry.id = await self.store.journal_add(encode_entry(entry), entry.size)
+        if self.watchers:
+            for wake in self.watchers:
+                wake()
+
+    async def since(self, after: int) -> list[Entry]:
+        return [decode_entry(entry_id, blob) for entry_id, blob in await self.store.journal_read(after)]
+
+    async def snapshot(self) -> list[Entry]:
+        return await self.since(0)
+
+    async def clear(self) -> None:
+        await self.store.journal_clear()
+        self.clears += 1
+        for wake in self.watchers:
+            wake()
+
+    def __len__(self) -> int:
+        return 0  # not known without asking the store; read `snapshot()`
+
+
+def encode_entry(entry: Entry) -> bytes:
+    """An entry as the shared stores keep it (JSON; bytes as latin-1 text, which maps each byte to one)."""
+    return orjson.dumps(
+        [
+            entry.at,
+            entry.method,
+            entry.path,
+            entry.query.decode("latin-1"),
+            entry.headers.decode("latin-1"),
+            entry.operation,
+            entry.body,
+            entry.raw.decode("latin-1"),
+            entry.status,
+        ],
+        default=str,
+    )
+
+
+def decode_entry(entry_id: int, blob: bytes) -> Entry:
+    at, method, path, query, headers, operation, body, raw, status = orjson.loads(blob)
+    entry = Entry(
+        entry_id,
+        at,
+        method,
+        path,
+        query.encode("latin-1"),
+        headers.encode("latin-1"),
+        operation,
+        body,
+        raw.encode("latin-1"),
+    )
+    entry.status = status
+    return entry
 
 
 def body_digest(raw: bytes) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from mockserver.errors import ApiError, Envelope, error_response, internal_error
 from mockserver.faults import Fault
 from mockserver.journal import Entry
 from mockserver.latency import LatencyError, Pace, output_tokens
-from mockserver.state import MockState
+from mockserver.state import MockState, call_key
 from mockserver.wire import WireFaultResponse
 
 log = logging.getLogger("mockserver")
@@ -64,6 +64,7 @@ class Call:
     """One request to one operation, as a family handler sees it."""
 
     __slots__ = (
+        "_canonical",
         "_request_id",
         "_rng",
         "api_key",
@@ -74,11 +75,13 @@ class Call:
         "files",
         "headers",
         "journal_entry",
+        "key",
         "now",
         "path_params",
         "playback",
         "query",
         "raw_body",
+        "repeat",
         "request",
         "state",
         "stub",
@@ -100,6 +103,10 @@ class Call:
         self.stub: dict[str, Any] | None = None
         self.fault: Fault | None = None
         self.now: float = state.clock.now()
+        # The call's `call_key` and how many such calls came before (counted by the store in `begin`).
+        self.key = b""
+        self.repeat = 0
+        self._canonical: bytes | None = None
         self._request_id = ""
         self.journal_entry: Entry | None = None
         self._rng: random.Random | None = None
@@ -122,16 +129,22 @@ class Call:
     def rng(self) -> random.Random:
         """Deterministic RNG for this call: same seed + same calls ⇒ same answers."""
         if self._rng is None:
-            self._rng = self.state.rng_for(self.contract.id, self.canonical_body())
+            self._rng = self.state.rng_of(self.key, self.repeat)
         return self._rng
 
     def canonical_body(self) -> bytes:
-        if isinstance(self.body, (dict, list)):
-            try:
-                return orjson.dumps(self.body, option=orjson.OPT_SORT_KEYS)
-            except TypeError:
-                return self.raw_body
-        return self.raw_body + self.path.encode() + str(sorted(self.query.items())).encode()
+        """The body with its keys sorted (path and query added for bodies that are not JSON): what makes two
+        calls the same call."""
+        if self._canonical is None:
+            body = self.body
+            if isinstance(body, (dict, list)):
+                try:
+                    self._canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+                except TypeError:
+                    self._canonical = self.raw_body
+            else:
+                self._canonical = self.raw_body + self.path.encode() + str(sorted(self.query.items())).encode()
+        return self._canonical
 
     @property
     def path(self) -> str:
@@ -487,8 +500,14 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
         try:
             await parse_body(call, expected)
         except ApiError as err:
+            if state.generation < 0:
+                await state.refresh()
+                call.now = state.clock.now()
             _journal(call, kept)
-            return _finish(call, error_response(family, err, call.request_id))
+            return await _finish(call, error_response(family, err, call.request_id))
+        call.key = call_key(contract.id, call.canonical_body())
+        call.repeat = await state.begin(call.key)
+        call.now = state.clock.now()
         _journal(call, kept)
         try:
             if endpoint.auth:
@@ -498,21 +517,21 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
             ):  # a key-less download (e.g. /mj/image/{id}): with keys it needs one, or the link's signature
                 raise ApiError(401, "this link needs a key or the signature it was handed out with (sig)")
             if state.faults:
-                fault = state.faults.pick(**_match_args(call))
+                fault = await state.pick_fault(**_match_args(call))
                 if fault is not None:
                     call.fault = fault
                     if fault.latency_ms and not await _delay(request, fault.latency_ms / 1000):
-                        return _finish(call, Response(status_code=499))  # the client left: nobody to answer
+                        return await _finish(call, Response(status_code=499))  # the client left: nobody to answer
                     replaced = fault_response(call, fault)
                     if replaced is not None:
-                        return _finish(call, replaced)
+                        return await _finish(call, replaced)
             validate(call, checks)
             if state.stubs:
-                stub = state.stubs.pick(**_match_args(call))
+                stub = await state.pick_stub(**_match_args(call))
                 if stub is not None:
                     if stub.response is not None:
                         resp = stub.response
-                        return _finish(call, JSONAnswer(resp["body"], resp["status"], resp["headers"]))
+                        return await _finish(call, JSONAnswer(resp["body"], resp["status"], resp["headers"]))
                     call.stub = stub.reply
             pace = _pace(call) if endpoint.paced else None
             response = await handler(call)
@@ -522,13 +541,13 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
             if err.status in (401, 403) and call.journal_entry is not None:
                 # Refused before the key was accepted: whoever sent it may not fill the journal.
                 state.journal.drop_body(call.journal_entry, f"refused with {err.status}")
-            return _finish(call, error_response(getattr(err, "envelope", None) or family, err, call.request_id))
+            return await _finish(call, error_response(getattr(err, "envelope", None) or family, err, call.request_id))
         except Exception as exc:  # a bug in the emulator: say so in the family's envelope, never a bare 500
             log.exception("mockserver bug while serving %s", contract.id)
-            return _finish(call, error_response(family, internal_error(exc, contract.id), call.request_id))
+            return await _finish(call, error_response(family, internal_error(exc, contract.id), call.request_id))
         if state.settings.strict_responses:
             response = _strict(call, response)
-        return _finish(call, response)
+        return await _finish(call, response)
 
     return run
 
@@ -544,7 +563,7 @@ def _pace(call: Call) -> Pace | None:
     model = model if isinstance(model, str) else call.path_params.get("model", "")
     try:
         start = asyncio.get_running_loop().time()
-        return state.pace_for(call.contract.id, model, body, call.canonical_body(), header, start)
+        return state.pace_for(call.key, call.repeat, model, body, header, start)
     except LatencyError as exc:
         raise ApiError(400, str(exc), param="x-mock-latency") from None
 
@@ -622,11 +641,14 @@ def _journal(call: Call, kind: str) -> None:
     )
 
 
-def _finish(call: Call, response: Response) -> Response:
-    if call.journal_entry is not None:
-        call.journal_entry.status = response.status_code
-        if call.state.journal.watchers:  # a dashboard is open: keep the answer to show it there
-            call.journal_entry.keep_answer(response)
+async def _finish(call: Call, response: Response) -> Response:
+    entry = call.journal_entry
+    if entry is not None:
+        entry.status = response.status_code
+        journal = call.state.journal
+        if journal.watchers:  # a dashboard is open: keep the answer to show it there
+            entry.keep_answer(response)
+        await journal.finish(entry)
     if call.charge is not None:  # the gateway charges what the call used (an error costs nothing)
         call.state.ext["gateway"].settle(call, response)
     for uploads in call.files.values():  # handlers read uploads eagerly; unclosed spool files leak

@@ -202,6 +202,12 @@ class RuleBook(Generic[R]):
         with self._lock:
             self._rules.clear()
 
+    def replace(self, rules: Iterable[tuple[str, R]]) -> None:
+        """Hold exactly `rules` (id, rule), oldest first: the settings document's list."""
+        fresh = dict(rules)
+        with self._lock:
+            self._rules = fresh
+
     def newest_first(self) -> Iterator[R]:
         with self._lock:
             rules = list(self._rules.values())

@@ -25,16 +25,16 @@ class Stub:
     reply: dict[str, Any] = dataclasses.field(default_factory=dict)
     response: dict[str, Any] | None = None
     times: int | None = None
-    hits: int = 0
 
-    def describe(self) -> dict[str, Any]:
+    def describe(self, hits: int = 0) -> dict[str, Any]:
+        """The stub as the control API shows it, with the hits counted so far (by the store)."""
         return {
             "id": self.id,
             "match": self.match.describe(),
             "reply": self.reply,
             "response": self.response,
             "times": self.times,
-            "hits": self.hits,
+            "hits": hits,
         }
 
 
@@ -86,21 +86,13 @@ class Stubs(RuleBook[Stub]):
     def __init__(self) -> None:
         super().__init__("stub")
 
-    def pick(self, **request: Any) -> Stub | None:
-        for stub in self.newest_first():
-            if stub.times is not None and stub.hits >= stub.times:
-                continue
-            if stub.match.matches(**request):
-                stub.hits += 1
-                return stub
-        return None
-
-    def load_dir(self, folder: str | Path, known: KnownOperations | None = None) -> int:
-        """Load every `*.json` file in `folder` (one stub or a list of stubs each); return how many.
+    @staticmethod
+    def read_dir(folder: str | Path, known: KnownOperations | None = None) -> list[dict[str, Any]]:
+        """The stubs in every `*.json` file in `folder` (one stub or a list of stubs each), checked.
 
         A folder that does not exist, a file that is not JSON and a malformed stub raise `RuleError`
         naming the file."""
-        count = 0
+        found: list[dict[str, Any]] = []
         root = Path(folder)
         if not root.is_dir():
             raise RuleError(f"stubs: {folder} is not a folder")
@@ -111,10 +103,8 @@ class Stubs(RuleBook[Stub]):
                 raise RuleError(f"{file}: not a readable JSON file ({exc})") from None
             for item in data if isinstance(data, list) else [data]:
                 try:
-                    given = item.get("id") if isinstance(item, Mapping) else None
-                    rule_id = given if isinstance(given, str) and given else self.new_id()
-                    self.add(rule_id, parse_stub(rule_id, item, known))
+                    parse_stub("stub", item, known)
                 except RuleError as exc:
                     raise RuleError(f"{file}: {exc}") from None
-                count += 1
-        return count
+                found.append(dict(item))
+        return found

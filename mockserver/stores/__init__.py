@@ -1,13 +1,14 @@
 """Stores: where an emulator's mutable state lives, chosen by `--store`, with the clock that goes with it.
 
 `memory` (one process, the default) keeps everything in dicts; `sqlite:///PATH` keeps it in one file that
-every worker and process on the host shares — the virtual clock included (`SharedClock`), so processes
-agree on time. `open_store(url, ...)` is the one place that turns the setting into a store and its clock.
+every worker and process on the host shares — the clock's settings included, so processes agree on time.
+`open_store(url, ...)` is the one place that turns the setting into stores and their clock.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
 
 from mockserver.clock import VirtualClock
 from mockserver.stores.base import Claim, TaskStore
@@ -39,14 +40,30 @@ def parse_store_url(url: str) -> tuple[str, str]:
     raise ValueError(f"unsupported --store {url!r}: use memory or sqlite:///PATH")
 
 
-def open_store(url: str, *, speed: float = 1.0, start: float | None = None, instant: bool = False) -> Stores:
-    """The store a `--store` URL names and the clock that goes with it: processes sharing a sqlite file
-    must share time, so its clock lives in the file too."""
+def open_store(
+    url: str,
+    *,
+    speed: float = 1.0,
+    start: float | None = None,
+    instant: bool = False,
+    journal_size: int = 1000,
+    journal_max_bytes: int = 64 * 1024 * 1024,
+) -> Stores:
+    """The stores a `--store` URL names and the clock that goes with them. A shared store's clock runs
+    on wall time, the reading every process has in common; its settings (anchor, speed, advances) live
+    in the store's settings document, so processes agree on the time."""
     kind, path = parse_store_url(url)
     if kind == "memory":
-        return Stores(MemoryStore(), MemoryState(), VirtualClock(speed=speed, start=start, instant=instant))
-    from mockserver.stores.shared_clock import SharedClock
+        return Stores(
+            MemoryStore(),
+            MemoryState(journal_size=journal_size),
+            VirtualClock(speed=speed, start=start, instant=instant),
+        )
     from mockserver.stores.sqlite import SqliteStore
+    from mockserver.stores.sqlite_state import SqliteState
 
-    store = SqliteStore(path)
-    return Stores(store, MemoryState(), SharedClock(store, speed=speed, start=start, instant=instant))
+    return Stores(
+        SqliteStore(path),
+        SqliteState(path, journal_size=journal_size, journal_max_bytes=journal_max_bytes),
+        VirtualClock(speed=speed, start=start, instant=instant, monotonic=time.time),
+    )

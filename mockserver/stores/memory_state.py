@@ -66,6 +66,12 @@ class MemoryState:
             self._hits[slot] += 1
             return True
 
+    async def forget_hits(self, kind: str, rule_ids: list[str]) -> None:
+        with self._lock:
+            for rule in rule_ids:
+                self._seen.pop((kind, rule), None)
+                self._hits.pop((kind, rule), None)
+
     async def hits(self, kind: str) -> dict[str, int]:
         with self._lock:
             return {rule: n for (k, rule), n in self._hits.items() if k == kind}

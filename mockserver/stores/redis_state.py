@@ -86,9 +86,7 @@ class RedisState:
 
     shared = True
 
-    def __init__(
-        self, link: RedisLink, *, journal_size: int = 1000, journal_max_bytes: int = 64 * 1024 * 1024
-    ) -> None:
+    def __init__(self, link: RedisLink, *, journal_size: int = 1000, journal_max_bytes: int = 64 * 1024 * 1024) -> None:
         self.link = link
         self.url = link.url
         self.journal_size = max(1, journal_size)
@@ -131,7 +129,7 @@ class RedisState:
                 try:
                     await pipe.watch(self._document_key)
                     raw = await pipe.get(self._document_key)
-                    stored = orjson.loads(raw) if raw is not None else {"generation": 0, "body": {}}
+                    stored: dict[str, Any] = orjson.loads(raw) if raw is not None else {"generation": 0, "body": {}}
                     generation, document = int(stored["generation"]), stored["body"]
                     if initial and raw is not None:
                         await pipe.unwatch()
@@ -161,11 +159,14 @@ class RedisState:
             return False
         return bool(await self._script("hit")(keys=[self._hits_key(kind)], args=[rule_id, limit]))
 
+    async def forget_hits(self, kind: str, rule_ids: list[str]) -> None:
+        if rule_ids:
+            fields = [f"{rule}:{part}" for rule in rule_ids for part in ("seen", "hits")]
+            await self.link.client().hdel(self._hits_key(kind), *fields)
+
     async def hits(self, kind: str) -> dict[str, int]:
         found = await self.link.client().hgetall(self._hits_key(kind))
-        return {
-            name.decode()[: -len(":hits")]: int(value) for name, value in found.items() if name.endswith(b":hits")
-        }
+        return {name.decode()[: -len(":hits")]: int(value) for name, value in found.items() if name.endswith(b":hits")}
 
     async def journal_add(self, entry: bytes, size: int) -> int:
         return int(

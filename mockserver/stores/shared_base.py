@@ -12,6 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from mockserver.faults import fires as draws_true
+
+__all__ = ["Change", "Document", "SharedState", "draws_true"]
+
 # The settings document: {"faults": [...], "stubs": [...], "clock": {...}, "latency": {...}} (JSON).
 Document = dict[str, Any]
 Change = Callable[[Document], Document | None]
@@ -41,6 +45,10 @@ class SharedState(Protocol):
     async def fire(self, kind: str, rule_id: str, times: int | None, probability: float, seed: int) -> bool:
         """Whether rule `rule_id` fires for one more matching call: counts `seen`, draws the probability from
         (seed, id, seen), and counts a hit only while hits < times — atomically, across processes."""
+        ...
+
+    async def forget_hits(self, kind: str, rule_ids: list[str]) -> None:
+        """Start the counts of these rules afresh (a rule posted again under its id)."""
         ...
 
     async def hits(self, kind: str) -> dict[str, int]:
@@ -73,11 +81,3 @@ class SharedState(Protocol):
         ...
 
     async def close(self) -> None: ...
-
-
-def draws_true(seed: int, rule_id: str, n: int, probability: float) -> bool:
-    """The n-th draw of a rule with `probability` (deterministic in seed, id and n)."""
-    import hashlib
-
-    digest = hashlib.blake2b(f"{seed}|{rule_id}|{n}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") / 2**64 < probability

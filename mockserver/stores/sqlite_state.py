@@ -131,6 +131,10 @@ class SqliteState:
             )
             return fires
 
+    async def forget_hits(self, kind: str, rule_ids: list[str]) -> None:
+        with self._lock:
+            self._db.executemany("DELETE FROM rule_hits WHERE kind = ? AND id = ?", [(kind, r) for r in rule_ids])
+
     async def hits(self, kind: str) -> dict[str, int]:
         with self._lock:
             rows = self._db.execute("SELECT id, hits FROM rule_hits WHERE kind = ?", (kind,)).fetchall()
@@ -197,13 +201,15 @@ class SqliteState:
 
     async def get(self, space: str, key: str) -> bytes | None:
         with self._lock:
-            row = self._db.execute("SELECT value FROM family_values WHERE space = ? AND key = ?", (space, key)).fetchone()
+            row = self._db.execute(
+                "SELECT value FROM family_values WHERE space = ? AND key = ?", (space, key)
+            ).fetchone()
         return bytes(row[0]) if row else None
 
     async def reset(self) -> None:
         with self._write() as db:
             for table in ("call_counts", "rule_hits", "journal", "id_sequences", "family_values"):
-                db.execute(f"DELETE FROM {table}")  # noqa: S608 - table names are ours
+                db.execute(f"DELETE FROM {table}")
 
     async def close(self) -> None:
         with self._lock:

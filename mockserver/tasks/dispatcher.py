@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -47,8 +47,11 @@ class CallbackDispatcher:
         max_backoff: float = 8.0,
         concurrency: int = 64,
         poll_interval: float = 0.05,
+        refresh: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
+        # Reads the clock's settings from a shared store before each poll (another process may move it).
+        self.refresh = refresh
         self.now = now
         self.payload_for = payload_for
         self.attempts = max(1, attempts)
@@ -123,6 +126,8 @@ class CallbackDispatcher:
             claims: list[Claim] = []
             if free > 0:
                 try:
+                    if self.refresh is not None:
+                        await self.refresh()
                     claims = self.store.claim_due(self.now(), free)
                 except Exception:  # a locked or closed store must not kill the dispatcher
                     log.exception("callback dispatcher: claiming due transitions failed")

@@ -77,6 +77,7 @@ class TaskEngine:
             self.callback_payload,
             attempts=settings.callback_retries,
             timeout=settings.callback_timeout,
+            refresh=state.refresh if state.shared.shared else None,
         )
         state.on_startup.append(self.start)
         state.on_shutdown.append(self.stop)

@@ -110,7 +110,7 @@ async def journal_events(journal: Journal, after: int, *, lifetime: float = STRE
                 if finished(entry):
                     del pending[entry_id]
                     out.append(event_of(entry))
-            for entry in journal.since(last):
+            for entry in await journal.since(last):
                 last = entry.id
                 out.append(event_of(entry))
                 if not finished(entry):

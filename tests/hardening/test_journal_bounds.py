@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Iterator
 
@@ -32,7 +33,7 @@ def test_the_journal_is_bounded_in_bytes_not_only_in_count() -> None:
         _record(journal, b"x" * (MiB + 1))
     assert journal.bytes <= 4 * MiB
     assert 1 <= len(journal) <= 4
-    journal.clear()
+    asyncio.run(journal.clear())
     assert journal.bytes == 0
 
 
@@ -40,7 +41,7 @@ def test_bodies_beyond_the_body_limit_are_kept_as_size_and_hash() -> None:
     journal = Journal(10, max_bytes=64 * MiB, body_bytes=1024)
     raw = b'{"a": "' + b"z" * 5000 + b'"}'
     _record(journal, raw)
-    (entry,) = journal.entries()
+    (entry,) = asyncio.run(journal.entries())
     assert entry["body"] == {"size": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}
     assert journal.bytes < 2048
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Iterator
@@ -56,13 +57,13 @@ def test_the_journal_pays_nothing_while_no_page_watches() -> None:
     woken: list[int] = []
     unwatch = journal.watch(lambda: woken.append(1))
     journal.record(method="GET", path="/a", query=b"", headers=[], operation=None, at=0.0)
-    journal.clear()
+    asyncio.run(journal.clear())
     assert woken == [1, 1] and journal.clears == 1
     unwatch()
     journal.record(method="GET", path="/b", query=b"", headers=[], operation=None, at=0.0)
     assert woken == [1, 1] and journal.watchers == []
-    assert [e.path for e in journal.since(0)] == ["/b"]
-    assert journal.since(10**6) == []
+    assert [e.path for e in asyncio.run(journal.since(0))] == ["/b"]
+    assert asyncio.run(journal.since(10**6)) == []
 
 
 def test_answers_are_kept_only_while_a_stream_is_open() -> None:
@@ -70,11 +71,11 @@ def test_answers_are_kept_only_while_a_stream_is_open() -> None:
     with TestClient(app, headers=AUTH) as client:
         client.post("/v1/chat/completions", json=CHAT)
         state = app.state.mock
-        assert state.journal.snapshot()[-1].kept_answer() is None
+        assert asyncio.run(state.journal.snapshot())[-1].kept_answer() is None
         unwatch = state.journal.watch(lambda: None)
         client.post("/v1/chat/completions", json=CHAT)
         unwatch()
-        kept = state.journal.snapshot()[-1].kept_answer()
+        kept = asyncio.run(state.journal.snapshot())[-1].kept_answer()
         assert kept is not None and kept.done
         assert ("content-type", "application/json") in kept.headers and b"chat.completion" in kept.body
         # A large answer is kept by size only, so an open page cannot make the journal hold megabytes.
@@ -84,7 +85,7 @@ def test_answers_are_kept_only_while_a_stream_is_open() -> None:
         client.post("/v1/chat/completions", json={**CHAT, "stream": True})
         client.post("/v1/audio/speech", json={"model": "tts-1", "input": "Hi.", "voice": "alloy"})
         unwatch()
-        large, streamed, speech = state.journal.snapshot()[-3:]
+        large, streamed, speech = asyncio.run(state.journal.snapshot())[-3:]
         assert large.kept_answer().size == 100_008 and len(large.kept_answer().body) == 65536  # type: ignore[union-attr]
         assert answer_of(large)["body"] == "<100008 bytes: too large to keep>"  # type: ignore[index]
         chunks = answer_of(streamed)

@@ -23,6 +23,7 @@ from starlette.testclient import TestClient
 from mockserver.app import create_app
 from mockserver.latency import LatencyError, Pace, Profile, load_profiles, output_tokens, parse_profiles, realistic
 from mockserver.settings import Settings
+from mockserver.state import call_key
 from mockserver.testing import serve_in_thread
 from pytest_plugin.timing import ameasure_stream, measure_stream
 
@@ -172,11 +173,11 @@ def test_the_same_call_gets_the_same_delays() -> None:
     app = create_app(Settings(latency="realistic", speed=0.0))
     state = app.state.mock
     body = _chat("claude-3-5-sonnet-20241022")
-    raw = json.dumps(body).encode()
+    key = call_key("chat_completions", json.dumps(body, sort_keys=True).encode())
 
     def delays() -> list[float]:
-        first = state.pace_for("chat_completions", body["model"], body, raw, None)
-        again = state.pace_for("chat_completions", body["model"], body, raw, None)
+        counts = [asyncio.run(state.begin(key)) for _ in range(2)]  # the store counts repeated calls
+        first, again = (state.pace_for(key, n, body["model"], body, None) for n in counts)
         return [first.first_s, first.gap(), again.first_s, again.gap()]
 
     once = delays()

@@ -322,9 +322,6 @@ class SharedJournal(Journal):
         for wake in self.watchers:
             wake()
 
-    def __len__(self) -> int:
-        return 0  # not known without asking the store; read `snapshot()`
-
 
 def encode_entry(entry: Entry) -> bytes:
     """An entry as the shared stores keep it (JSON; bytes as latin-1 text, which maps each byte to one)."""

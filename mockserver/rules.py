@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import itertools
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -181,11 +180,7 @@ class RuleBook(Generic[R]):
     def __init__(self, prefix: str) -> None:
         self._prefix = prefix
         self._rules: dict[str, R] = {}
-        self._ids = itertools.count(1)
         self._lock = threading.Lock()
-
-    def new_id(self) -> str:
-        return f"{self._prefix}_{next(self._ids)}"
 
     def add(self, rule_id: str, rule: R) -> None:
         with self._lock:

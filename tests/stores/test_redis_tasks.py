@@ -1,91 +1,21 @@
-"""`RedisTaskStore` against a real Redis: the rules every task store keeps (records, worker pools, callback
-claims, leases, the delivery log), and what only a shared store must: replicas with their own clients
-racing on one pool or one transition, take-over of a dead replica's claims, prefixes that keep emulators
-sharing one Redis apart."""
+"""`RedisTaskStore` against a real Redis: the rules every task store keeps (records in order, worker pools,
+callback claims, extend, the capped delivery log), and prefixes that keep emulators sharing one Redis apart."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import socket
-import subprocess
-import sys
-import threading
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 import pytest
 
 from mockserver.stores import redis_tasks
-from mockserver.stores.redis_tasks import LEASE_SECONDS, RedisTaskStore
+from mockserver.stores.redis_tasks import RedisTaskStore
 from mockserver.tasks import Admission, DuplicateTaskId, Phase, QueueFull, QueuePolicy, Step, TaskRecord
 from tests.redis_server import redis_server, redis_url
+from tests.stores.redis_task_helpers import make, replica, run, submit, task_keys
 
 __all__ = ["redis_server", "redis_url"]
-
-T = TypeVar("T")
-
-
-def plan(run_s: float = 10.0, wait_ms: int = 0) -> tuple[Step, ...]:
-    start = wait_ms
-    return (
-        Step(0, "queued", Phase.PENDING),
-        Step(start + 1000, "running", Phase.RUNNING, 0),
-        Step(start + 5000, "running", Phase.RUNNING, 50),
-        Step(start + round(run_s * 1000), "done", Phase.SUCCEEDED, 100),
-    )
-
-
-def make(
-    task_id: str, now: float, admission: Admission | None = None, *, hook: str | None = "http://x", **kw: Any
-) -> TaskRecord:
-    admission = admission or Admission()
-    fields: dict[str, Any] = {"vendor": "demo", "queue": "pool", **kw}
-    return TaskRecord(
-        id=task_id,
-        kind="x",
-        submitted_at=now,
-        steps=plan(wait_ms=admission.wait_ms),
-        notify_hook=hook,
-        run_start_ms=admission.wait_ms,
-        **fields,
-    )
-
-
-async def submit(
-    store: RedisTaskStore, task_id: str, now: float, policy: QueuePolicy | None = None, **kw: Any
-) -> tuple[TaskRecord, Admission]:
-    return await store.submit(lambda adm: make(task_id, now, adm, **kw), policy, now)
-
-
-_opened: list[RedisTaskStore] = []
-
-
-def replica(url: str, **kw: Any) -> RedisTaskStore:
-    """Another store on the same Redis (as another replica would open), closed when `run` ends."""
-    made = RedisTaskStore(url, **kw)
-    _opened.append(made)
-    return made
-
-
-def run(url: str, body: Callable[[RedisTaskStore], Awaitable[T]], **kw: Any) -> T:
-    """Run `body` with a fresh store on its own event loop, then clear the store and close every client."""
-
-    async def main() -> T:
-        store = replica(url, **kw)
-        try:
-            return await body(store)
-        finally:
-            await store.clear()
-            while _opened:
-                await _opened.pop().close()
-
-    return asyncio.run(main())
-
-
-async def task_keys(store: RedisTaskStore) -> list[bytes]:
-    return [key async for key in store.link.client().scan_iter(match=f"{store.link.prefix}:*")]
 
 
 def test_records_are_stored_listed_unique_and_cleared(redis_url: str) -> None:
@@ -233,64 +163,26 @@ def test_delivery_log_is_capped_and_totals_are_not(redis_url: str, monkeypatch: 
     run(redis_url, body)
 
 
-def test_a_lease_that_ran_out_is_taken_over(redis_url: str) -> None:
-    wall = [1000.0]
+def test_a_prefix_keeps_two_emulators_apart(redis_server: Any) -> None:
+    first, second = (f"{redis_server.url}?prefix=iso-{os.getpid()}-{side}" for side in "ab")
 
-    async def body(store: RedisTaskStore) -> None:
-        other = replica(redis_url, wall=lambda: wall[0])
-        await submit(store, "a", 0.0)
-        (claim,) = await store.claim_due(4.0, 10)  # its holder then dies
-        wall[0] += LEASE_SECONDS - 1
-        assert await other.claim_due(100.0, 10) == []
-        wall[0] += 2
-        (taken,) = await other.claim_due(100.0, 10)
-        assert (taken.start, taken.end) == (1, 4)  # everything due by now, from where the dead one stood
-        assert await store.claim_due(100.0, 10) == []  # the new lease holds
-        await other.complete(taken)
-        await store.complete(claim)  # the dead holder's late release finds the cursor moved: ignored
-        assert await other.claim_due(1e9, 10) == []
+    async def body(a: RedisTaskStore) -> None:
+        b = replica(second)
+        await submit(a, "x", 0.0, queue=None)
+        await submit(b, "x", 5.0, queue=None)  # the same id, another emulator: no clash
+        policy = QueuePolicy("pool", concurrency=1, size=1)
+        await submit(a, "y1", 0.0, policy)
+        await submit(a, "y2", 0.0, policy)
+        with pytest.raises(QueueFull):  # a's pool is full; b's is empty
+            await submit(a, "y3", 0.0, policy)
+        assert (await submit(b, "y3", 0.0, policy))[1] == Admission(0, 0)
+        assert [(await s.get("x")).submitted_at for s in (a, b)] == [0.0, 5.0]  # type: ignore[union-attr]
+        await a.log_attempt({"task": "x", "ok": True, "final": True})
+        assert (await b.attempt_totals())["attempts"] == 0
+        assert [c.record.submitted_at for c in await a.claim_due(5.5, 10) if c.record.id == "x"] == [0.0]
+        await a.clear()
+        assert await a.count() == 0 and await b.count() == 2 and await task_keys(a) == []
+        assert len(await b.claim_due(6.5, 10)) == 2  # b's claims were never touched
+        await b.clear()
 
-    run(redis_url, body, wall=lambda: wall[0])
-
-
-def test_leases_default_to_the_redis_servers_clock(redis_url: str) -> None:
-    async def body(store: RedisTaskStore) -> None:
-        (now,) = [float(s) + float(us) / 1e6 for s, us in [await store.link.client().time()]]
-        await submit(store, "a", 0.0)
-        assert len(await store.claim_due(100.0, 10)) == 1
-        assert await replica(redis_url, wall=lambda: now + 60).claim_due(100.0, 10) == []
-        later = replica(redis_url, wall=lambda: now + LEASE_SECONDS + 60)
-        assert len(await later.claim_due(100.0, 10)) == 1
-
-    run(redis_url, body)
-
-
-def _dead_pid() -> int:
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    child.wait()
-    return child.pid
-
-
-def test_a_restarted_server_adopts_its_dead_predecessors_claims(redis_url: str) -> None:
-    async def body(store: RedisTaskStore) -> None:
-        host = socket.gethostname()
-        holders = {
-            "dead": (f"{host}:8123#{_dead_pid()}", store._scope),
-            "live": (f"{host}:8123#{os.getppid()}", store._scope),
-            "elsewhere": (f"{host}:8123#{_dead_pid()}", "another-boot/1"),  # same name, another machine
-            "other-port": (f"{host}:9999#{_dead_pid()}", store._scope),
-        }
-        for name, (instance, scope) in holders.items():
-            await submit(store, name, 0.0)
-            holder = replica(redis_url)
-            holder.instance, holder._scope = instance, scope
-            assert [c.record.id for c in await holder.claim_due(4.0, 10)] == [name]
-        assert await store.claim_due(4.0, 10) == []
-        restarted = replica(redis_url)
-        assert await restarted.adopt_instance(8123) == 1
-        assert restarted.instance == f"{host}:8123#{os.getpid()}"
-        (claim,) = await restarted.claim_due(4.0, 10)
-        assert claim.record.id == "dead"
-        assert await restarted.adopt_instance(8123) == 0  # its own claim is not released
-
-    run(redis_url, body)
+    run(first, body)

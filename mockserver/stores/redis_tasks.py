@@ -12,7 +12,8 @@ Keys, all under `<prefix>:tasks:` (`?prefix=` in the URL, so emulators sharing a
 queue (when tasks free and take a worker), `next` (hash id -> callback cursor), `due` (sorted set of the
 cursor's due time, idle tasks only), `leases` (sorted set of wall time a claim expires), `owners` (hash
 id -> claiming instance), `log` (capped list), `logseq`, `totals`, and `keys` (the per-queue and
-per-vendor keys made, so `clear` deletes exactly what is ours without scanning or FLUSHDB). No TTLs:
+per-vendor keys made, so `clear` deletes exactly what is ours without scanning or FLUSHDB; it keeps the
+two counters, so a seq is never reused). No TTLs:
 like sqlite, records live until `clear` (a task may be fetched long after it ended); the log is capped.
 
 Leases are in wall time, by default Redis's own `TIME`, so replicas with skewed clocks agree on when a
@@ -314,7 +315,9 @@ class RedisTaskStore:
 
     async def clear(self) -> None:
         k = self._k
-        await self._run("CLEAR", [k["keys"], *(key for name, key in k.items() if name != "keys")], [])
+        # the two counters stay, as sqlite's AUTOINCREMENT does: a seq is never handed out twice
+        kept = ("keys", "seq", "logseq")
+        await self._run("CLEAR", [k["keys"], *(key for name, key in k.items() if name not in kept)], [])
 
     async def close(self) -> None:
         """Close this event loop's client (clients of other loops close with their loops)."""

@@ -40,7 +40,9 @@ def test_records_are_stored_listed_unique_and_cleared(redis_url: str) -> None:
         assert orjson.loads(raw) == make("c", 2.5, owner="alice").to_dict()  # JSON, never pickle
         await store.clear()
         assert await store.count() == 0 and await store.records() == [] and await store.get("a") is None
-        assert await task_keys(store) == []  # every key it made, and nothing else, is gone
+        prefix = store.link.prefix
+        counters = {f"{prefix}:tasks:seq".encode()}
+        assert set(await task_keys(store)) == counters  # every key it made is gone, but the counter
         await submit(store, "a", 0.0)  # the id is free again
         assert [r.id for r in await store.records()] == ["a"]
 
@@ -159,6 +161,8 @@ def test_delivery_log_is_capped_and_totals_are_not(redis_url: str, monkeypatch: 
         assert await store.attempts() == [] and await store.attempt_totals() == dict.fromkeys(
             ("attempts", "delivered", "failed"), 0
         )
+        await store.log_attempt({"task": "c", "ok": True, "final": True})
+        assert [e["seq"] for e in await store.attempts()] == [7]  # a seq is never handed out twice
 
     run(redis_url, body)
 
@@ -181,7 +185,8 @@ def test_a_prefix_keeps_two_emulators_apart(redis_server: Any) -> None:
         assert (await b.attempt_totals())["attempts"] == 0
         assert [c.record.submitted_at for c in await a.claim_due(5.5, 10) if c.record.id == "x"] == [0.0]
         await a.clear()
-        assert await a.count() == 0 and await b.count() == 2 and await task_keys(a) == []
+        assert await a.count() == 0 and await b.count() == 2
+        assert set(await task_keys(a)) == {f"{a.link.prefix}:tasks:{name}".encode() for name in ("seq", "logseq")}
         assert len(await b.claim_due(6.5, 10)) == 2  # b's claims were never touched
         await b.clear()
 

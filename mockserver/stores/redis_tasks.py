@@ -13,8 +13,8 @@ queue (when tasks free and take a worker), `next` (hash id -> callback cursor), 
 cursor's due time, idle tasks only), `leases` (sorted set of wall time a claim expires), `owners` (hash
 id -> claiming instance), `log` (capped list), `logseq`, `totals`, and `keys` (the per-queue and
 per-vendor keys made, so `clear` deletes exactly what is ours without scanning or FLUSHDB; it keeps the
-two counters, so a seq is never reused). No TTLs:
-like sqlite, records live until `clear` (a task may be fetched long after it ended); the log is capped.
+two counters, so a seq is never reused). No TTLs: like sqlite, records live until `clear` (a task may be
+fetched long after it ended); the log is capped at `LOG_SIZE`, the totals are counted without limit.
 
 Leases are in wall time, by default Redis's own `TIME`, so replicas with skewed clocks agree on when a
 lease runs out. `adopt_instance(port)` frees at once the claims of a dead predecessor of this process,
@@ -53,12 +53,18 @@ log = logging.getLogger("mockserver.tasks")
 
 # Wall seconds a callback claim is exclusive; then another replica may take it over.
 LEASE_SECONDS = 300.0
-# Pool entries that ended this long (virtual seconds) before a submission are dropped from the pool sets.
+# Pool entries that ended this long (virtual seconds) before a submission are dropped from the pool sets,
+# which so stay as small as the pool (the memory store drops them at once; an hour of slack covers
+# replicas whose `now` differ by a request's duration).
 POOL_HORIZON = 3600.0
 # Optimistic admissions before giving up: each round at least one racing replica wins, so this bounds
 # a pool hammered by that many replicas at once.
 _ROUNDS = 200
 _TOTALS = ("attempts", "delivered", "failed")
+
+
+class RedisUnavailable(RuntimeError):
+    """The Redis of a `--store redis://...` URL does not answer; the message names the URL."""
 
 
 def _alive(pid: int) -> bool:
@@ -318,6 +324,16 @@ class RedisTaskStore:
         # the two counters stay, as sqlite's AUTOINCREMENT does: a seq is never handed out twice
         kept = ("keys", "seq", "logseq")
         await self._run("CLEAR", [k["keys"], *(key for name, key in k.items() if name not in kept)], [])
+
+    async def check(self) -> None:
+        """Raise `RedisUnavailable` naming the URL unless a Redis answers there (call it at start-up, so an
+        unreachable `--store` fails the start and not the first request)."""
+        from redis.exceptions import RedisError
+
+        try:
+            await self._client().ping()
+        except (RedisError, OSError) as exc:
+            raise RedisUnavailable(f"--store {self.url}: no Redis answers there ({exc})") from exc
 
     async def close(self) -> None:
         """Close this event loop's client (clients of other loops close with their loops)."""

@@ -140,6 +140,7 @@ return 'ok'
 CLAIM = (
     _TIMES
     + """
+redis.replicate_commands()  -- TIME before writes (the default from Redis 5 on; needed before it)
 local now = tonumber(ARGV[2])
 local wall
 if ARGV[3] == '' then

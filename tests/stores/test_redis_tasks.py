@@ -4,13 +4,14 @@ callback claims, extend, the capped delivery log), and prefixes that keep emulat
 from __future__ import annotations
 
 import os
+import socket
 from typing import Any
 
 import orjson
 import pytest
 
 from mockserver.stores import redis_tasks
-from mockserver.stores.redis_tasks import RedisTaskStore
+from mockserver.stores.redis_tasks import RedisTaskStore, RedisUnavailable
 from mockserver.tasks import Admission, DuplicateTaskId, Phase, QueueFull, QueuePolicy, Step, TaskRecord
 from tests.redis_server import redis_server, redis_url
 from tests.stores.redis_task_helpers import make, replica, run, submit, task_keys
@@ -149,6 +150,7 @@ def test_delivery_log_is_capped_and_totals_are_not(redis_url: str, monkeypatch: 
         await store.log_attempt({"task": "b", "ok": False, "final": True, "attempt": 1})
         assert [e["attempt"] for e in await store.attempts(task="a")] == [1, 2]
         assert [e["seq"] for e in await store.attempts()] == [1, 2, 3]
+        assert await store.attempts(limit=0) == [] and len(await store.attempts(limit=-1)) == 3
         assert await store.attempts(limit=1) == [{"seq": 3, "task": "b", "ok": False, "final": True, "attempt": 1}]
         assert await store.attempt_totals() == {"attempts": 3, "delivered": 1, "failed": 1}
         for attempt in range(3):
@@ -191,3 +193,16 @@ def test_a_prefix_keeps_two_emulators_apart(redis_server: Any) -> None:
         await b.clear()
 
     run(first, body)
+
+
+def test_an_unreachable_redis_is_named_at_start(redis_url: str) -> None:
+    async def body(store: RedisTaskStore) -> None:
+        await store.check()
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            url = f"redis://127.0.0.1:{sock.getsockname()[1]}/0?prefix=gone"  # bound, never listening
+            nobody = replica(url)
+            with pytest.raises(RedisUnavailable, match=r"--store redis://127\.0\.0\.1:\d+/0\?prefix=gone"):
+                await nobody.check()
+
+    run(redis_url, body)

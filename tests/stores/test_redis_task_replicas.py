@@ -10,6 +10,7 @@ import sys
 import threading
 from collections.abc import Callable
 
+import mockserver
 from mockserver.stores.redis_tasks import LEASE_SECONDS, RedisTaskStore
 from mockserver.tasks import Admission, QueueFull, QueuePolicy, TaskRecord
 from tests.redis_server import redis_server, redis_url
@@ -178,5 +179,48 @@ def test_replicas_extending_one_task_at_once_both_count(redis_url: str) -> None:
         final = await store.get("m")
         assert final is not None and final.version == 3 and dict(final.data) == {"by0": True, "by1": True}
         assert sorted(seen) == [1, 1, 2]  # the loser built again on the winner's record
+
+    run(redis_url, body)
+
+
+_HOLDER = """
+import asyncio, sys
+from mockserver.stores.redis_tasks import RedisTaskStore
+
+async def main():
+    store = RedisTaskStore(sys.argv[1])
+    await store.adopt_instance(int(sys.argv[2]))
+    claims = await store.claim_due(100.0, 10)
+    print(" ".join(c.record.id for c in claims), flush=True)
+    await asyncio.sleep(600)
+
+asyncio.run(main())
+"""
+
+
+def test_a_replica_killed_mid_delivery_is_adopted_by_its_successor(redis_url: str) -> None:
+    root = os.path.dirname(os.path.dirname(os.path.abspath(mockserver.__file__)))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, os.environ.get("PYTHONPATH", "")])}
+
+    async def body(store: RedisTaskStore) -> None:
+        await submit(store, "a", 0.0)
+        await store.link.client().script_flush()  # as after a Redis restart: the scripts load again
+        holder = subprocess.Popen(
+            [sys.executable, "-c", _HOLDER, redis_url, "8124"], stdout=subprocess.PIPE, env=env, text=True
+        )
+        try:
+            assert holder.stdout is not None
+            assert holder.stdout.readline().split() == ["a"]
+        finally:
+            holder.kill()  # SIGKILL: no chance to release anything
+            holder.wait(30)
+            if holder.stdout is not None:
+                holder.stdout.close()
+        assert await store.claim_due(100.0, 10) == []  # its lease still holds
+        assert await store.adopt_instance(8125) == 0  # another port's server is not its successor
+        successor = replica(redis_url)
+        assert await successor.adopt_instance(8124) == 1
+        (claim,) = await successor.claim_due(100.0, 10)
+        assert (claim.record.id, claim.start, claim.end) == ("a", 1, 4)
 
     run(redis_url, body)

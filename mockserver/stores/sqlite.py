@@ -170,7 +170,7 @@ class SqliteStore:
             return None, None
         return first, record.step_time(first)
 
-    def submit(self, build: BuildRecord, policy: QueuePolicy | None, now: float) -> tuple[TaskRecord, Admission]:
+    async def submit(self, build: BuildRecord, policy: QueuePolicy | None, now: float) -> tuple[TaskRecord, Admission]:
         with self._write() as db:
             admission = self._admission(db, policy, now)
             record = build(admission)
@@ -195,7 +195,7 @@ class SqliteStore:
                 raise DuplicateTaskId(record.id) from None
             return record, admission
 
-    def extend(
+    async def extend(
         self, task_id: str, build: ExtendRecord, policy: QueuePolicy | None, now: float
     ) -> tuple[TaskRecord, Admission]:
         with self._write() as db:
@@ -227,11 +227,11 @@ class SqliteStore:
             )
             return record, admission
 
-    def get(self, task_id: str) -> TaskRecord | None:
+    async def get(self, task_id: str) -> TaskRecord | None:
         rows = self._read("SELECT record FROM tasks WHERE id = ?", (task_id,))
         return self._decode(rows[0][0]) if rows else None
 
-    def get_many(self, ids: Iterable[str]) -> list[TaskRecord]:
+    async def get_many(self, ids: Iterable[str]) -> list[TaskRecord]:
         wanted = list(dict.fromkeys(ids))
         found: dict[str, TaskRecord] = {}
         for i in range(0, len(wanted), 500):
@@ -242,7 +242,7 @@ class SqliteStore:
                 found[record.id] = record
         return [found[i] for i in wanted if i in found]
 
-    def records(
+    async def records(
         self, *, vendor: str | None = None, owner: str | None = None, limit: int | None = None
     ) -> list[TaskRecord]:
         where, params = [], []
@@ -258,11 +258,11 @@ class SqliteStore:
         rows = self._read(sql, params)
         return [self._decode(blob) for (blob,) in reversed(rows)]
 
-    def count(self) -> int:
+    async def count(self) -> int:
         return int(self._read("SELECT COUNT(*) FROM tasks")[0][0])
 
     # -- callbacks -------------------------------------------------------------------------------
-    def claim_due(self, now: float, limit: int) -> list[Claim]:
+    async def claim_due(self, now: float, limit: int) -> list[Claim]:
         wall = self._wall()
         claims: list[Claim] = []
         due = "cb_due IS NOT NULL AND cb_due <= ? AND (cb_claimed = cb_next OR cb_lease < ?)"
@@ -289,7 +289,7 @@ class SqliteStore:
                 claims.append(Claim(record, start, end))
         return claims
 
-    def complete(self, claim: Claim, upto: int | None = None) -> None:
+    async def complete(self, claim: Claim, upto: int | None = None) -> None:
         done = claim.end if upto is None else upto
         with self._write() as db:
             row = db.execute(
@@ -308,7 +308,7 @@ class SqliteStore:
             db.execute("DELETE FROM claim_owners WHERE task = ?", (claim.record.id,))
 
     # -- instances -------------------------------------------------------------------------------
-    def adopt_instance(self, port: int) -> int:
+    async def adopt_instance(self, port: int) -> int:
         """Name this process's claims `host:port#pid` and release, at once, the claims of earlier
         processes on this host and port that are no longer running (a crash or `kill -9` left them);
         returns how many were released. Claims of live processes keep their lease."""
@@ -335,7 +335,7 @@ class SqliteStore:
             )
         return released
 
-    def log_attempt(self, entry: dict[str, Any]) -> None:
+    async def log_attempt(self, entry: dict[str, Any]) -> None:
         totals = dict.fromkeys(_TOTALS, 0)
         count_attempt(totals, entry)
         with self._write() as db:
@@ -349,7 +349,7 @@ class SqliteStore:
             if self._log_writes % 1000 == 0 and cursor.lastrowid is not None:
                 db.execute("DELETE FROM callbacks WHERE seq <= ?", (cursor.lastrowid - LOG_SIZE,))
 
-    def attempts(self, *, task: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    async def attempts(self, *, task: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         sql = (
             "SELECT seq, entry FROM callbacks" + (" WHERE task = ?" if task is not None else "") + " ORDER BY seq DESC"
         )
@@ -357,17 +357,17 @@ class SqliteStore:
         rows = self._read(sql + f" LIMIT {cap}", [task] if task is not None else [])
         return [{"seq": seq, **orjson.loads(blob)} for seq, blob in reversed(rows)]
 
-    def attempt_totals(self) -> dict[str, int]:
+    async def attempt_totals(self) -> dict[str, int]:
         return {name: int(value) for name, value in self._read("SELECT name, value FROM totals")}
 
-    def clear(self) -> None:
+    async def clear(self) -> None:
         with self._write() as db:
             db.execute("DELETE FROM tasks")
             db.execute("DELETE FROM callbacks")
             db.execute("DELETE FROM claim_owners")
             db.execute("UPDATE totals SET value = 0")
 
-    def close(self) -> None:
+    async def close(self) -> None:
         with self._lock:
             self._db.close()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -47,7 +48,7 @@ def make(
 
 
 async def submit(
-    store: TaskStore, task_id: str, now: float, policy: QueuePolicy | None = None, **kw: object
+    store: TaskStore, task_id: str, now: float, policy: QueuePolicy | None = None, **kw: Any
 ) -> tuple[TaskRecord, Admission]:
     return await store.submit(lambda adm: make(task_id, now, adm, **kw), policy, now)
 
@@ -144,7 +145,6 @@ async def test_delivery_log_and_totals(store: TaskStore) -> None:
     assert [e["attempt"] for e in await store.attempts(task="a")] == [1, 2]
     assert len(await store.attempts(limit=1)) == 1
     assert await store.attempt_totals() == {"attempts": 3, "delivered": 1, "failed": 1}
-
 
     await store.clear()  # reset forgets the log and its totals too
     assert await store.attempts() == [] and await store.attempt_totals() == {"attempts": 0, "delivered": 0, "failed": 0}

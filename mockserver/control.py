@@ -260,13 +260,15 @@ def _limit(request: Request) -> int | JSONAnswer | None:
     return int(raw)
 
 
-async def _engine_listing(request: Request, empty: dict[str, Any], read: Callable[[Any, int | None], Any]) -> Response:
+async def _engine_listing(
+    request: Request, empty: dict[str, Any], read: Callable[[Any, int | None], Awaitable[Any]]
+) -> Response:
     """A listing the task engine answers (`?limit=` checked first), or `empty` when there is no engine."""
     limit = _limit(request)
     if isinstance(limit, JSONAnswer):
         return limit
     engine = _task_engine(request)
-    return JSONAnswer(empty if engine is None else read(engine, limit))
+    return JSONAnswer(empty if engine is None else await read(engine, limit))
 
 
 async def tasks(request: Request) -> Response:
@@ -283,7 +285,7 @@ async def task(request: Request) -> Response:
     """One task: its current view and its whole plan (every step with its time)."""
     task_id = request.path_params["task_id"]
     engine = _task_engine(request)
-    found = engine.control_task(task_id) if engine is not None else None
+    found = await engine.control_task(task_id) if engine is not None else None
     if found is None:
         return control_error(404, f"no task with id {task_id!r}", "id")
     return JSONAnswer(found)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
@@ -19,6 +20,8 @@ from mockserver.latency import Pace, Profiles, asks_to_think, check_scale, load_
 from mockserver.rules import KnownOperations
 from mockserver.settings import Settings
 from mockserver.stubs import Stub, Stubs, parse_stub
+
+log = logging.getLogger("mockserver")
 
 if TYPE_CHECKING:
     from mockserver.stores.base import TaskStore
@@ -130,8 +133,22 @@ class MockState:
         if not document:
             initial = await self._initial_document()
             generation, document = await self.shared.change(lambda _: initial, initial=True)
+            if document is not initial:
+                self._warn_if_overruled(document)
+        elif self.generation < 0:
+            self._warn_if_overruled(document)
         if generation != self.generation:
             self._apply(generation, document)
+
+    def _warn_if_overruled(self, document: dict[str, Any]) -> None:
+        """Say so when the store's clock (written by another process, or before a restart) is not the one this
+        process's `--start-time` / `--speed` asked for: the store's wins, so every process keeps one time."""
+        clock = document.get("clock") or {}
+        asked = self.settings.start_time
+        if asked is not None and clock and abs(clock["anchor_virtual"] - asked) > 1e-6:
+            log.warning("store %s already holds a clock; --start-time %s is not used", self.shared.url, asked)
+        if clock and clock["speed"] != self.clock.speed:
+            log.warning("store %s already holds a clock; --speed %s is not used", self.shared.url, self.clock.speed)
 
     async def edit(self, change: Callable[[dict[str, Any]], dict[str, Any] | None]) -> None:
         """Change the settings document atomically (for every process) and apply the result here."""

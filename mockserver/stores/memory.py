@@ -70,7 +70,7 @@ class MemoryStore:
         if cursor is not None and cursor[0] == cursor[1] and cursor[0] < len(record.steps):
             heapq.heappush(self._due, (record.step_time(cursor[0]), next(self._tie), record.id))
 
-    def submit(self, build: BuildRecord, policy: QueuePolicy | None, now: float) -> tuple[TaskRecord, Admission]:
+    async def submit(self, build: BuildRecord, policy: QueuePolicy | None, now: float) -> tuple[TaskRecord, Admission]:
         with self._lock:
             admission = self._admission(policy, now)
             record = build(admission)
@@ -80,7 +80,7 @@ class MemoryStore:
             self._index(record, now)
             return record, admission
 
-    def extend(
+    async def extend(
         self, task_id: str, build: ExtendRecord, policy: QueuePolicy | None, now: float
     ) -> tuple[TaskRecord, Admission]:
         with self._lock:
@@ -95,14 +95,14 @@ class MemoryStore:
             self._index(record, now)
             return record, admission
 
-    def get(self, task_id: str) -> TaskRecord | None:
+    async def get(self, task_id: str) -> TaskRecord | None:
         return self._records.get(task_id)
 
-    def get_many(self, ids: Iterable[str]) -> list[TaskRecord]:
+    async def get_many(self, ids: Iterable[str]) -> list[TaskRecord]:
         found = (self._records.get(i) for i in ids)
         return [r for r in found if r is not None]
 
-    def records(
+    async def records(
         self, *, vendor: str | None = None, owner: str | None = None, limit: int | None = None
     ) -> list[TaskRecord]:
         with self._lock:
@@ -113,11 +113,11 @@ class MemoryStore:
             records = [r for r in records if r.owner == owner]
         return last(records, limit)
 
-    def count(self) -> int:
+    async def count(self) -> int:
         return len(self._records)
 
     # -- callbacks -------------------------------------------------------------------------------
-    def claim_due(self, now: float, limit: int) -> list[Claim]:
+    async def claim_due(self, now: float, limit: int) -> list[Claim]:
         claims: list[Claim] = []
         with self._lock:
             later: list[tuple[float, int, str]] = []
@@ -137,7 +137,7 @@ class MemoryStore:
                 heapq.heappush(self._due, entry)
         return claims
 
-    def complete(self, claim: Claim, upto: int | None = None) -> None:
+    async def complete(self, claim: Claim, upto: int | None = None) -> None:
         done = claim.end if upto is None else upto
         with self._lock:
             cursor = self._cursors.get(claim.record.id)
@@ -148,24 +148,24 @@ class MemoryStore:
             if done < len(record.steps):
                 heapq.heappush(self._due, (record.step_time(done), next(self._tie), record.id))
 
-    def log_attempt(self, entry: dict[str, Any]) -> None:
+    async def log_attempt(self, entry: dict[str, Any]) -> None:
         with self._lock:
             entry = {"seq": next(self._seq), **entry}
             self._log.append(entry)
             count_attempt(self._totals, entry)
 
-    def attempts(self, *, task: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    async def attempts(self, *, task: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         with self._lock:
             entries = list(self._log)
         if task is not None:
             entries = [e for e in entries if e["task"] == task]
         return last(entries, limit)
 
-    def attempt_totals(self) -> dict[str, int]:
+    async def attempt_totals(self) -> dict[str, int]:
         with self._lock:
             return dict(self._totals)
 
-    def clear(self) -> None:
+    async def clear(self) -> None:
         with self._lock:
             self._records.clear()
             self._pools.clear()
@@ -175,5 +175,5 @@ class MemoryStore:
             self._log.clear()
             self._totals = dict.fromkeys(self._totals, 0)
 
-    def close(self) -> None:
+    async def close(self) -> None:
         pass

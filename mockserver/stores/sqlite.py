@@ -8,8 +8,8 @@ run out. Each claim also names its instance (`host:port#pid`): a server restarte
 port takes over the claims of its own dead predecessors at once (`adopt_instance`), without waiting
 for their leases.
 
-The file also holds the virtual clock (`mockserver.stores.shared_clock.SharedClock`): processes that
-share tasks must share time, or one would see a task finished that the other still shows running.
+The same file holds the rest of the emulator's shared state (`SqliteState`: counters, rules, journal and
+the clock's settings) and the gateway's keys, each in tables of their own.
 """
 
 from __future__ import annotations
@@ -65,13 +65,6 @@ CREATE TABLE IF NOT EXISTS claim_owners (task TEXT PRIMARY KEY, owner TEXT NOT N
 CREATE TABLE IF NOT EXISTS callbacks (seq INTEGER PRIMARY KEY AUTOINCREMENT, task TEXT NOT NULL, entry BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS callbacks_task ON callbacks (task);
 CREATE TABLE IF NOT EXISTS totals (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS clock (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    anchor_real REAL NOT NULL,
-    anchor_virtual REAL NOT NULL,
-    speed REAL NOT NULL,
-    offset REAL NOT NULL
-);
 """
 _TOTALS = ("attempts", "delivered", "failed")
 
@@ -170,7 +163,7 @@ class SqliteStore:
             return None, None
         return first, record.step_time(first)
 
-    def submit(self, build: BuildRecord, policy: QueuePolicy | None, now: float) -> tuple[TaskRecord, Admission]:
+    async def submit(self, build: BuildRecord, policy: QueuePolicy | None, now: float) -> tuple[TaskRecord, Admission]:
         with self._write() as db:
             admission = self._admission(db, policy, now)
             record = build(admission)
@@ -195,7 +188,7 @@ class SqliteStore:
                 raise DuplicateTaskId(record.id) from None
             return record, admission
 
-    def extend(
+    async def extend(
         self, task_id: str, build: ExtendRecord, policy: QueuePolicy | None, now: float
     ) -> tuple[TaskRecord, Admission]:
         with self._write() as db:
@@ -227,11 +220,11 @@ class SqliteStore:
             )
             return record, admission
 
-    def get(self, task_id: str) -> TaskRecord | None:
+    async def get(self, task_id: str) -> TaskRecord | None:
         rows = self._read("SELECT record FROM tasks WHERE id = ?", (task_id,))
         return self._decode(rows[0][0]) if rows else None
 
-    def get_many(self, ids: Iterable[str]) -> list[TaskRecord]:
+    async def get_many(self, ids: Iterable[str]) -> list[TaskRecord]:
         wanted = list(dict.fromkeys(ids))
         found: dict[str, TaskRecord] = {}
         for i in range(0, len(wanted), 500):
@@ -242,7 +235,7 @@ class SqliteStore:
                 found[record.id] = record
         return [found[i] for i in wanted if i in found]
 
-    def records(
+    async def records(
         self, *, vendor: str | None = None, owner: str | None = None, limit: int | None = None
     ) -> list[TaskRecord]:
         where, params = [], []
@@ -258,11 +251,11 @@ class SqliteStore:
         rows = self._read(sql, params)
         return [self._decode(blob) for (blob,) in reversed(rows)]
 
-    def count(self) -> int:
+    async def count(self) -> int:
         return int(self._read("SELECT COUNT(*) FROM tasks")[0][0])
 
     # -- callbacks -------------------------------------------------------------------------------
-    def claim_due(self, now: float, limit: int) -> list[Claim]:
+    async def claim_due(self, now: float, limit: int) -> list[Claim]:
         wall = self._wall()
         claims: list[Claim] = []
         due = "cb_due IS NOT NULL AND cb_due <= ? AND (cb_claimed = cb_next OR cb_lease < ?)"
@@ -289,7 +282,7 @@ class SqliteStore:
                 claims.append(Claim(record, start, end))
         return claims
 
-    def complete(self, claim: Claim, upto: int | None = None) -> None:
+    async def complete(self, claim: Claim, upto: int | None = None) -> None:
         done = claim.end if upto is None else upto
         with self._write() as db:
             row = db.execute(
@@ -308,7 +301,7 @@ class SqliteStore:
             db.execute("DELETE FROM claim_owners WHERE task = ?", (claim.record.id,))
 
     # -- instances -------------------------------------------------------------------------------
-    def adopt_instance(self, port: int) -> int:
+    async def adopt_instance(self, port: int) -> int:
         """Name this process's claims `host:port#pid` and release, at once, the claims of earlier
         processes on this host and port that are no longer running (a crash or `kill -9` left them);
         returns how many were released. Claims of live processes keep their lease."""
@@ -335,7 +328,7 @@ class SqliteStore:
             )
         return released
 
-    def log_attempt(self, entry: dict[str, Any]) -> None:
+    async def log_attempt(self, entry: dict[str, Any]) -> None:
         totals = dict.fromkeys(_TOTALS, 0)
         count_attempt(totals, entry)
         with self._write() as db:
@@ -349,7 +342,7 @@ class SqliteStore:
             if self._log_writes % 1000 == 0 and cursor.lastrowid is not None:
                 db.execute("DELETE FROM callbacks WHERE seq <= ?", (cursor.lastrowid - LOG_SIZE,))
 
-    def attempts(self, *, task: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    async def attempts(self, *, task: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         sql = (
             "SELECT seq, entry FROM callbacks" + (" WHERE task = ?" if task is not None else "") + " ORDER BY seq DESC"
         )
@@ -357,57 +350,16 @@ class SqliteStore:
         rows = self._read(sql + f" LIMIT {cap}", [task] if task is not None else [])
         return [{"seq": seq, **orjson.loads(blob)} for seq, blob in reversed(rows)]
 
-    def attempt_totals(self) -> dict[str, int]:
+    async def attempt_totals(self) -> dict[str, int]:
         return {name: int(value) for name, value in self._read("SELECT name, value FROM totals")}
 
-    def clear(self) -> None:
+    async def clear(self) -> None:
         with self._write() as db:
             db.execute("DELETE FROM tasks")
             db.execute("DELETE FROM callbacks")
             db.execute("DELETE FROM claim_owners")
             db.execute("UPDATE totals SET value = 0")
 
-    def close(self) -> None:
+    async def close(self) -> None:
         with self._lock:
             self._db.close()
-
-    # -- the shared clock --------------------------------------------------------------------------
-    def clock_row(self) -> tuple[float, float, float, float] | None:
-        rows = self._read("SELECT anchor_real, anchor_virtual, speed, offset FROM clock WHERE id = 1")
-        if not rows:
-            return None
-        anchor_real, anchor_virtual, speed, offset = rows[0]
-        return float(anchor_real), float(anchor_virtual), float(speed), float(offset)
-
-    def clock_init(self, *, start: float | None, speed: float, wall: float) -> None:
-        """Adopt the file's clock, or start one. A clock already in the file keeps its time (tasks in it
-        were planned on it); a different `speed` re-anchors it at the current time with the new speed.
-        `wall` is the current wall-clock time (the time base every process shares)."""
-        with self._write() as db:
-            row = db.execute("SELECT anchor_real, anchor_virtual, speed, offset FROM clock WHERE id = 1").fetchone()
-            if row is None:
-                db.execute(
-                    "INSERT INTO clock (id, anchor_real, anchor_virtual, speed, offset) VALUES (1, ?, ?, ?, 0)",
-                    (wall, wall if start is None else start, speed),
-                )
-                return
-            anchor_real, anchor_virtual, old_speed, offset = row
-            if start is not None and start != anchor_virtual:
-                log.warning("store %s already holds a clock; --start-time %s is ignored", self.path, start)
-            if old_speed != speed:
-                current = anchor_virtual + (wall - anchor_real) * old_speed + offset
-                db.execute(
-                    "UPDATE clock SET anchor_real = ?, anchor_virtual = ?, speed = ?, offset = 0 WHERE id = 1",
-                    (wall, current, speed),
-                )
-
-    def clock_advance(self, seconds: float) -> None:
-        with self._write() as db:
-            db.execute("UPDATE clock SET offset = offset + ? WHERE id = 1", (seconds,))
-
-    def clock_reset(self, *, start: float | None, speed: float, wall: float) -> None:
-        with self._write() as db:
-            db.execute(
-                "UPDATE clock SET anchor_real = ?, anchor_virtual = ?, speed = ?, offset = 0 WHERE id = 1",
-                (wall, wall if start is None else start, speed),
-            )

@@ -27,7 +27,7 @@ Using it from a family module::
             b.climb("processing", updates=(3, 6), every=(4, 9))
             b.step("succeed", Phase.SUCCEEDED, after=(3, 6), progress=100)
             return b.build()
-        record, admission = tasks.submit(
+        record, admission = await tasks.submit(
             vendor="kling", kind="text2video", id=call.new_id(length=20), plan=plan, now=call.now,
             request=call.body, owner=owner_of(call.api_key),
             notify_hook=tasks.hook(call.body.get("callback_url"), "callback_url"),
@@ -37,7 +37,7 @@ Using it from a family module::
         return call.json(tasks.render(record, call.now))
 
     async def fetch(call):
-        record = engine(call.state).get(call.path_params["id"])   # None -> the vendor's "not found" error
+        record = await engine(call.state).get(call.path_params["id"])   # None -> the vendor's "not found" error
         return call.json(engine(call.state).render(record, call.now))
 
 Pieces:
@@ -56,8 +56,8 @@ Pieces:
 - `QueuePolicy(key, concurrency, size)`: a FIFO worker pool shared by every process on the store.
   `engine.submit(queue=...)` admits the task atomically: `Admission(ahead, wait_ms)`, or raises
   `QueueFull`. The plan must stay pending for `wait_ms`. Occupancy is derived from records alone.
-- `tasks.engine.engine(state) -> TaskEngine`: `submit`, `extend`, `get`, `get_many`, `list`, `view`, `render`,
-  `hook` (task hook, else `--notify-hook`), `instant`, `now`.
+- `tasks.engine.engine(state) -> TaskEngine`: `submit`, `extend`, `get`, `get_many`, `records` (all async: the
+  store may be Redis), `view`, `render`, `hook` (task hook, else `--notify-hook`), `instant`, `now`.
 - Stores (`--store`, `mockserver.stores`): `memory` (default) or `sqlite:///PATH` (survives restarts;
   several processes share tasks, worker pools, callback claims and the virtual clock).
 - Callbacks: the dispatcher POSTs the vendor's `callback` renderer (default: the fetch body) for

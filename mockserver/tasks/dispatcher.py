@@ -128,7 +128,7 @@ class CallbackDispatcher:
                 try:
                     if self.refresh is not None:
                         await self.refresh()
-                    claims = self.store.claim_due(self.now(), free)
+                    claims = await self.store.claim_due(self.now(), free)
                 except Exception:  # a locked or closed store must not kill the dispatcher
                     log.exception("callback dispatcher: claiming due transitions failed")
             for claim in claims:
@@ -160,11 +160,11 @@ class CallbackDispatcher:
         except asyncio.CancelledError:
             # Hand the undelivered steps back, so a restarted server (or another process) sends them.
             with contextlib.suppress(Exception):
-                self.store.complete(claim, upto=done)
+                await self.store.complete(claim, upto=done)
             raise
         except Exception:
             log.exception("callback dispatcher: delivering task %s failed", record.id)
-        self.store.complete(claim)
+        await self.store.complete(claim)
 
     async def _deliver_step(self, record: TaskRecord, index: int) -> None:
         url = record.notify_hook
@@ -192,7 +192,7 @@ class CallbackDispatcher:
                 ok = False
                 error = str(exc)
             final = ok or attempt == self.attempts
-            self.store.log_attempt(
+            await self.store.log_attempt(
                 {
                     "task": record.id,
                     "vendor": record.vendor,

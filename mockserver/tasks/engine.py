@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mockserver.errors import ApiError
@@ -87,17 +88,17 @@ class TaskEngine:
     async def start(self) -> None:
         adopt = getattr(self.store, "adopt_instance", None)
         if adopt is not None:  # a shared file: claims name this process; a crashed predecessor's are freed
-            adopt(self.settings.port)
+            await adopt(self.settings.port)
         await self.dispatcher.start()
 
     async def stop(self) -> None:
         await self.dispatcher.stop()
-        self.store.close()
+        await self.store.close()
 
-    def reset(self) -> None:
+    async def reset(self) -> None:
         """Forget every task and delivery (POST /__mock/reset)."""
         self.dispatcher.cancel_deliveries()
-        self.store.clear()
+        await self.store.clear()
 
     # -- time ------------------------------------------------------------------------------------
     def now(self) -> float:
@@ -127,12 +128,12 @@ class TaskEngine:
         return url
 
     # -- tasks -----------------------------------------------------------------------------------
-    def submit(
+    async def submit(
         self,
         *,
         vendor: str,
         kind: str,
-        id: str | Callable[[int], str],
+        id: str | Callable[[int], str | Awaitable[str]],
         plan: Plan,
         now: float,
         request: Mapping[str, Any] | None = None,
@@ -145,14 +146,16 @@ class TaskEngine:
     ) -> tuple[TaskRecord, Admission]:
         """Store a new task and return it with the pool's admission.
 
-        `id` is the id or a function of the attempt number (0, 1, ...) proposing one; a taken id makes
-        the engine ask again. `plan` is the steps (offsets from submission) or a function of the
-        admission returning them — a queued task's plan must keep it pending for `admission.wait_ms`.
+        `id` is the id or a function of the attempt number (0, 1, ...) proposing one (or awaiting one:
+        ids drawn from the shared state); a taken id makes the engine ask again. `plan` is the steps
+        (offsets from submission) or a function of the admission returning them — a queued task's plan
+        must keep it pending for `admission.wait_ms`.
         Raises `QueueFull` when the pool's waiting room is full (nothing is stored).
         """
         propose = id if callable(id) else (lambda attempt: id if attempt == 0 else f"{id}-{attempt}")
         for attempt in range(_ID_ATTEMPTS):
-            task_id = propose(attempt)
+            proposed = propose(attempt)
+            task_id = await proposed if inspect.isawaitable(proposed) else proposed
 
             def build(admission: Admission, task_id: str = task_id) -> TaskRecord:
                 steps = plan(admission) if callable(plan) else plan
@@ -173,18 +176,20 @@ class TaskEngine:
                 )
 
             try:
-                record, admission = self.store.submit(build, queue, now)
+                record, admission = await self.store.submit(build, queue, now)
             except DuplicateTaskId:
                 continue
             if record.notify_hook:
                 self.dispatcher.wake()
             submitted = self.state.ext.get("task_submitted")  # the gateway charges the call that submitted it
             if submitted is not None:
-                submitted(record)
+                charged = submitted(record)
+                if inspect.isawaitable(charged):  # the gateway's hook is async when its key store is
+                    await charged
             return record, admission
         raise RuntimeError(f"no free task id after {_ID_ATTEMPTS} attempts")
 
-    def extend(
+    async def extend(
         self,
         task_id: str,
         *,
@@ -213,21 +218,21 @@ class TaskEngine:
                 fields.setdefault("run_start_ms", start + admission.wait_ms)
             return old.replanned(task_model.view(old, now).index + 1, new_steps, **fields)
 
-        record, admission = self.store.extend(task_id, build, queue, now)
+        record, admission = await self.store.extend(task_id, build, queue, now)
         if record.notify_hook:
             self.dispatcher.wake()
         return record, admission
 
-    def get(self, task_id: str) -> TaskRecord | None:
-        return self.store.get(task_id)
+    async def get(self, task_id: str) -> TaskRecord | None:
+        return await self.store.get(task_id)
 
-    def get_many(self, ids: Iterable[str]) -> list[TaskRecord]:
-        return self.store.get_many(ids)
+    async def get_many(self, ids: Iterable[str]) -> list[TaskRecord]:
+        return await self.store.get_many(ids)
 
-    def records(
+    async def records(
         self, *, vendor: str | None = None, owner: str | None = None, limit: int | None = None
     ) -> list[TaskRecord]:
-        return self.store.records(vendor=vendor, owner=owner, limit=limit)
+        return await self.store.records(vendor=vendor, owner=owner, limit=limit)
 
     # -- views -------------------------------------------------------------------------------------
     def view(self, record: TaskRecord, now: float | None = None) -> TaskView:
@@ -284,23 +289,25 @@ class TaskEngine:
             out["data"] = dict(record.data)
         return out
 
-    def control_tasks(self, *, vendor: str | None = None, status: str | None = None, limit: int | None = None) -> Any:
+    async def control_tasks(
+        self, *, vendor: str | None = None, status: str | None = None, limit: int | None = None
+    ) -> Any:
         """`{"tasks": [...], "count", "total", "now"}`: `total` tasks match, the last `limit` are listed."""
         now = self.now()
-        items = [self.describe(r, now) for r in self.store.records(vendor=vendor)]
+        items = [self.describe(r, now) for r in await self.store.records(vendor=vendor)]
         if status:
             wanted = status.lower()
             items = [t for t in items if wanted in (str(t["status"]).lower(), str(t["phase"]))]
         shown = last(items, limit)
         return {"tasks": shown, "count": len(shown), "total": len(items), "now": round(now, 3)}
 
-    def control_task(self, task_id: str) -> Any:
-        record = self.store.get(task_id)
+    async def control_task(self, task_id: str) -> Any:
+        record = await self.store.get(task_id)
         return None if record is None else self.describe(record, self.now(), plan=True)
 
-    def control_callbacks(self, *, task: str | None = None, limit: int | None = None) -> Any:
-        entries = self.store.attempts(task=task, limit=limit)
-        return {"callbacks": entries, "count": len(entries), **self.store.attempt_totals()}
+    async def control_callbacks(self, *, task: str | None = None, limit: int | None = None) -> Any:
+        entries = await self.store.attempts(task=task, limit=limit)
+        return {"callbacks": entries, "count": len(entries), **(await self.store.attempt_totals())}
 
 
 def engine(state: MockState) -> TaskEngine:

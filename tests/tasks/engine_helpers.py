@@ -44,8 +44,8 @@ def engine_for(**settings: Any) -> TaskEngine:
     return engine(state)
 
 
-def submit(engine: TaskEngine, task_id: str, hook: str) -> tasks.TaskRecord:
-    record, _ = engine.submit(
+async def submit(engine: TaskEngine, task_id: str, hook: str) -> tasks.TaskRecord:
+    record, _ = await engine.submit(
         vendor=VENDOR,
         kind="demo",
         id=task_id,

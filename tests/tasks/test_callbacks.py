@@ -31,7 +31,7 @@ def test_every_transition_once_in_order_per_task(receiver: Receiver) -> None:
     async def scenario() -> None:
         await engine.start()
         try:
-            records = [submit(engine, f"t{i}", receiver.url) for i in range(25)]
+            records = [await submit(engine, f"t{i}", receiver.url) for i in range(25)]
             expected = {r.id: [(s.status, s.progress) for s in r.steps[1:]] for r in records}
             total = sum(len(v) for v in expected.values())
             engine.state.clock.advance(5)  # part of the way ...
@@ -45,7 +45,7 @@ def test_every_transition_once_in_order_per_task(receiver: Receiver) -> None:
             for body in receiver.bodies:
                 got.setdefault(body["id"], []).append((body["status"], body["progress"]))
             assert got == expected
-            totals = engine.control_callbacks()
+            totals = await engine.control_callbacks()
             assert (totals["delivered"], totals["failed"], totals["attempts"]) == (total, 0, total)
         finally:
             await engine.stop()
@@ -62,12 +62,12 @@ def test_retries_with_backoff_then_success_and_giving_up(receiver: Receiver) -> 
     async def scenario() -> None:
         await engine.start()
         try:
-            record = submit(engine, "r1", receiver.url)
+            record = await submit(engine, "r1", receiver.url)
             engine.state.clock.advance(2.01 + record.steps[1].at_ms / 1000 - 2)
             deadline = time.monotonic() + 10
             while not receiver.bodies and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
-            log = engine.control_callbacks(task="r1")["callbacks"]
+            log = (await engine.control_callbacks(task="r1"))["callbacks"]
             assert [(e["attempt"], e["ok"], e["http_status"]) for e in log] == [
                 (1, False, 500),
                 (2, False, 500),
@@ -79,9 +79,9 @@ def test_retries_with_backoff_then_success_and_giving_up(receiver: Receiver) -> 
             engine.state.clock.advance(100)
             deadline = time.monotonic() + 15
             steps = len(record.steps) - 2
-            while engine.control_callbacks()["failed"] < steps and time.monotonic() < deadline:
+            while (await engine.control_callbacks())["failed"] < steps and time.monotonic() < deadline:
                 await asyncio.sleep(0.02)
-            totals = engine.control_callbacks()
+            totals = await engine.control_callbacks()
             assert totals["failed"] == steps and totals["delivered"] == 1
             assert totals["attempts"] == 3 + 3 * steps
         finally:
@@ -182,7 +182,7 @@ def test_stopping_hands_undelivered_steps_back(receiver: Receiver) -> None:
 
     async def scenario() -> None:
         await engine.start()
-        record = submit(engine, "s1", receiver.url)
+        record = await submit(engine, "s1", receiver.url)
         engine.state.clock.advance(100)
         deadline = time.monotonic() + 5
         while not receiver.bodies and time.monotonic() < deadline:
@@ -190,9 +190,9 @@ def test_stopping_hands_undelivered_steps_back(receiver: Receiver) -> None:
         await engine.dispatcher.stop()  # in the middle of the task's deliveries
         delivered = len(receiver.bodies)
         assert 1 <= delivered < len(record.steps) - 1
-        (claim,) = engine.store.claim_due(engine.now(), 10)
+        (claim,) = await engine.store.claim_due(engine.now(), 10)
         assert claim.start == 1 + delivered and claim.end == len(record.steps)
-        engine.store.close()
+        await engine.store.close()
 
     asyncio.run(scenario())
 

@@ -40,17 +40,17 @@ def test_a_store_that_fails_to_claim_does_not_stop_the_dispatcher(
     real = engine.store.claim_due
     failures = threading.Semaphore(3)
 
-    def flaky(now: float, limit: int) -> Any:
+    async def flaky(now: float, limit: int) -> Any:
         if failures.acquire(blocking=False):
             raise RuntimeError("database is locked")
-        return real(now, limit)
+        return await real(now, limit)
 
     monkeypatch.setattr(engine.store, "claim_due", flaky)
 
     async def scenario() -> None:
         await engine.start()
         try:
-            record = submit(engine, "f1", receiver.url)
+            record = await submit(engine, "f1", receiver.url)
             engine.state.clock.advance(100)
             engine.dispatcher.wake()
             want = len(record.steps) - 1
@@ -71,7 +71,7 @@ def test_one_delivery_slot_still_delivers_every_task_in_order(receiver: Receiver
     async def scenario() -> None:
         await engine.start()
         try:
-            records = [submit(engine, f"s{i}", receiver.url) for i in range(6)]
+            records = [await submit(engine, f"s{i}", receiver.url) for i in range(6)]
             engine.state.clock.advance(100)
             engine.dispatcher.wake()
             want = sum(len(r.steps) - 1 for r in records)
@@ -98,8 +98,8 @@ def test_a_payload_that_cannot_be_made_skips_that_task_only(receiver: Receiver) 
     async def scenario() -> None:
         await engine.start()
         try:
-            submit(engine, "b1", receiver.url)
-            good = submit(engine, "g1", receiver.url)
+            await submit(engine, "b1", receiver.url)
+            good = await submit(engine, "g1", receiver.url)
             engine.state.clock.advance(100)
             engine.dispatcher.wake()
             want = len(good.steps) - 1
@@ -107,7 +107,7 @@ def test_a_payload_that_cannot_be_made_skips_that_task_only(receiver: Receiver) 
             await asyncio.sleep(0.1)
             assert per_task(receiver.bodies) == expected([good])
             # the broken task's claim was given back as done: nothing of it is due any more
-            assert engine.store.claim_due(engine.now(), 10) == []
+            assert await engine.store.claim_due(engine.now(), 10) == []
         finally:
             await engine.stop()
 
@@ -124,7 +124,7 @@ def test_a_wake_from_another_thread_starts_deliveries_without_waiting_for_the_po
         await engine.start()  # starting twice changes nothing
         try:
             await asyncio.sleep(0.05)  # the loop is now waiting for a wake-up
-            record = submit(engine, "w1", receiver.url)
+            record = await submit(engine, "w1", receiver.url)
             engine.state.clock.advance(100)
             await asyncio.to_thread(engine.dispatcher.wake)
             want = len(record.steps) - 1

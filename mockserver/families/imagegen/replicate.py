@@ -191,7 +191,7 @@ async def wait_for_end(call: Call, record: TaskRecord, seconds: int) -> TaskReco
     speed = float(getattr(call.state.clock, "speed", 1.0))
     deadline = time.monotonic() + seconds
     while True:
-        record = tasks.get(record.id) or record
+        record = await tasks.get(record.id) or record
         now = tasks.now()
         left = deadline - time.monotonic()
         if view(record, now).terminal or speed <= 0 or left <= 0:
@@ -227,7 +227,7 @@ def _create(operation: str) -> Any:
             "format": inputs.get("output_format") or model.default_format,
             "seed": seed if isinstance(seed, int) else rng.randint(0, 65535),
         }
-        record = REPLICATE.submit(
+        record = await REPLICATE.submit(
             call,
             kind=model.name,
             scenario=scenario,
@@ -245,21 +245,21 @@ def _create(operation: str) -> Any:
     return create
 
 
-def _lookup(call: Call) -> TaskRecord:
+async def _lookup(call: Call) -> TaskRecord:
     prediction_id = call.path_params["id"]
-    record = REPLICATE.find(call, prediction_id)
+    record = await REPLICATE.find(call, prediction_id)
     if record is None:
         raise ApiError(404, "Not found.", param="id")
     return record
 
 
 async def get_prediction(call: Call) -> Response:
-    return call.json(task_engine(call).render(_lookup(call), call.now))
+    return call.json(task_engine(call).render(await _lookup(call), call.now))
 
 
 async def cancel_prediction(call: Call) -> Response:
     """Stop a running prediction where it is (status canceled); a finished one is answered unchanged."""
-    record = _lookup(call)
+    record = await _lookup(call)
     tasks = task_engine(call)
     now = call.now
     if not view(record, now).terminal:
@@ -269,7 +269,7 @@ async def cancel_prediction(call: Call) -> Response:
             at = max(elapsed_ms(old, now), reached.step.at_ms)
             return [Step(at, "canceled", Phase.FAILED, reached.progress, "canceled")]
 
-        record, _ = tasks.extend(record.id, plan=stop_here, now=now)
+        record, _ = await tasks.extend(record.id, plan=stop_here, now=now)
     return call.json(tasks.render(record, now))
 
 

@@ -116,7 +116,7 @@ def _child_mode(call: Call, parent: TaskRecord) -> str:
     return text.mode("", path) if path.startswith("/mj-") else str(parent.data.get("mode", "fast"))
 
 
-def _spawn(call: Call, parent: TaskRecord, child: Child, custom_id: str) -> Response:
+async def _spawn(call: Call, parent: TaskRecord, child: Child, custom_id: str) -> Response:
     """Submit the child job of `parent` that `child` describes."""
     body = _body(call)
     prompt = str(parent.data.get("prompt", ""))
@@ -140,7 +140,7 @@ def _spawn(call: Call, parent: TaskRecord, child: Child, custom_id: str) -> Resp
         data |= text.describe_fields(text.describe_suggestions(call.rng))
         request["base64"] = parent.request.get("base64", "")
     scenario = text.scenario_for(call, body.get("state"))
-    return submit_job(
+    return await submit_job(
         call,
         kind=child.kind,
         timing=child.timing,
@@ -158,15 +158,15 @@ async def action(call: Call) -> Response:
     custom_id = str(body.get("customId") or "").strip()
     if not custom_id:
         raise relay_error("custom_id_is_required")
-    parent, _ = succeeded_parent(call, body.get("taskId"))
+    parent, _ = await succeeded_parent(call, body.get("taskId"))
     child = child_for(parent, custom_id)
     if child is None:
         raise relay_error(f"unknown_action:{custom_id}")
-    return _spawn(call, parent, child, custom_id)
+    return await _spawn(call, parent, child, custom_id)
 
 
-def _change(call: Call, task_id: str, verb: str, index: int | None) -> Response:
-    parent, _ = succeeded_parent(call, task_id)
+async def _change(call: Call, task_id: str, verb: str, index: int | None) -> Response:
+    parent, _ = await succeeded_parent(call, task_id)
     if parent.kind not in CHANGEABLE:
         return refuse(call, VALIDATION_ERROR, PARENT_NOT_CHANGEABLE)
     job = str(parent.data.get("hash", ""))
@@ -177,14 +177,14 @@ def _change(call: Call, task_id: str, verb: str, index: int | None) -> Response:
     child = child_for(parent, custom_id)
     if child is None:  # a grid always carries these buttons; be explicit rather than crash
         return refuse(call, VALIDATION_ERROR, PARENT_NOT_CHANGEABLE)
-    return _spawn(call, parent, child, "")
+    return await _spawn(call, parent, child, "")
 
 
 async def change(call: Call) -> Response:
     """UPSCALE / VARIATION (with `index` 1..4) or REROLL of a finished grid."""
     body = _body(call)
     index = body.get("index")
-    return _change(call, str(body.get("taskId") or ""), str(body.get("action")), int(index) if index else None)
+    return await _change(call, str(body.get("taskId") or ""), str(body.get("action")), int(index) if index else None)
 
 
 async def simple_change(call: Call) -> Response:
@@ -194,15 +194,15 @@ async def simple_change(call: Call) -> Response:
         return refuse(call, VALIDATION_ERROR, "content参数错误")
     task_id, letter, number, reroll = match.groups()
     if reroll:
-        return _change(call, task_id, "REROLL", None)
-    return _change(call, task_id, "UPSCALE" if letter.upper() == "U" else "VARIATION", int(number))
+        return await _change(call, task_id, "REROLL", None)
+    return await _change(call, task_id, "UPSCALE" if letter.upper() == "U" else "VARIATION", int(number))
 
 
 async def modal(call: Call) -> Response:
     """Confirm a task waiting in MODAL: Custom Zoom needs `--zoom` between 1 and 2 in `prompt`, Vary
     (Region) a `maskBase64`; a picked suggestion may be edited (empty `prompt` keeps it)."""
     body = _body(call)
-    record = find_task(call, body.get("taskId"))
+    record = await find_task(call, body.get("taskId"))
     engine = task_engine(call.state)
     if engine.view(record, call.now).status != MODAL:
         return refuse(call, VALIDATION_ERROR, PARENT_STATE)
@@ -229,7 +229,7 @@ async def modal(call: Call) -> Response:
         return resume_plan(timing, scenario, admission, call.rng, start_ms=start, instant=engine.instant, mode=mode)
 
     try:
-        updated, admission = engine.extend(
+        updated, admission = await engine.extend(
             record.id, plan=plan, now=call.now, queue=pool(call), data=data, scenario=scenario.name
         )
     except tasks.QueueFull:

@@ -16,7 +16,7 @@ from mockserver.tasks.engine import engine as task_engine
 
 async def fetch(call: Call) -> Response:
     """`GET /mj/task/{id}/fetch`: the task now (new-api: unknown id -> 400 `task_no_found`)."""
-    record = find_task(call, call.path_params["id"], missing="task_no_found")
+    record = await find_task(call, call.path_params["id"], missing="task_no_found")
     return call.json(task_engine(call.state).render(record, call.now))
 
 
@@ -26,13 +26,13 @@ async def list_by_condition(call: Call) -> Response:
     ids = [str(i) for i in (body.get("ids") or [])]
     engine = task_engine(call.state)
     mine = owner(call)
-    records = [r for r in engine.get_many(ids) if r.vendor == VENDOR and r.owner == mine]
+    records = [r for r in await engine.get_many(ids) if r.vendor == VENDOR and r.owner == mine]
     return call.json([engine.render(r, call.now) for r in records])
 
 
 async def image_seed(call: Call) -> Response:
     """`GET /mj/task/{id}/image-seed`: the seed of a finished job's image (code 4 before it finished)."""
-    record = find_task(call, call.path_params["id"], missing="task_no_found")
+    record = await find_task(call, call.path_params["id"], missing="task_no_found")
     current = task_engine(call.state).view(record, call.now)
     if current.status != "SUCCESS" or not record.data.get("image"):
         return refuse(call, VALIDATION_ERROR, PARENT_STATE)
@@ -42,7 +42,7 @@ async def image_seed(call: Call) -> Response:
 async def image(call: Call) -> Response:
     """`GET /mj/image/{id}`: the task's picture as new-api forwards it (no key needed): the final image
     once the job succeeded, a blurred preview while it runs."""
-    record = task_engine(call.state).get(call.path_params["id"])
+    record = await task_engine(call.state).get(call.path_params["id"])
     if record is None or record.vendor != VENDOR:
         return JSONAnswer({"error": "midjourney_task_not_found"}, 400)
     found = task_image(task_engine(call.state).view(record, call.now))

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-import threading
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -39,36 +37,18 @@ from mockserver.tasks import Admission, QueuePolicy, TaskRecord, TaskView
 from mockserver.tasks.engine import engine as task_engine
 from mockserver.tasks.engine import owner_of
 
+# The shared state's id sequence of Midjourney task ids.
 EXT_KEY = "midjourney"
 # Modal actions the gateway answers with code 21 (others are rewritten to 1, as new-api does).
 MODAL_CODE_21 = frozenset({"CUSTOM_ZOOM", "INPAINT"})
 
 
-@dataclasses.dataclass
-class MjState:
-    """Per-emulator Midjourney state: the last task id handed out (ids stay unique even when the
-    clock stands still)."""
-
-    last_id: int = 0
-    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
-
-
-def mj_state(call: Call) -> MjState:
-    found = call.state.ext.get(EXT_KEY)
-    if not isinstance(found, MjState):
-        found = call.state.ext[EXT_KEY] = MjState()
-    return found
-
-
-def new_task_id(call: Call) -> str:
+async def new_task_id(call: Call) -> str:
     """midjourney-proxy's id: milliseconds since the epoch and three random digits (16 digits), bumped
-    past the last id handed out when the virtual clock has not moved."""
-    state = mj_state(call)
+    past the last id handed out when the virtual clock has not moved — by the shared state, so workers
+    and replicas on one store never hand out the same id."""
     candidate = int(call.now * 1000) * 1000 + call.rng.randint(0, 999)
-    with state.lock:
-        candidate = max(candidate, state.last_id + 1)
-        state.last_id = candidate
-    return str(candidate)
+    return str(await call.state.shared.next_id(EXT_KEY, candidate))
 
 
 def job_hash(call: Call) -> str:
@@ -103,17 +83,17 @@ def banned(call: Call, prompt: str) -> Response | None:
     return refuse(call, BANNED_PROMPT, BANNED, promptEn=prompt, bannedWord=word)
 
 
-def find_task(call: Call, task_id: Any, *, missing: str = "task_not_found") -> TaskRecord:
+async def find_task(call: Call, task_id: Any, *, missing: str = "task_not_found") -> TaskRecord:
     """The caller's task (the gateway looks tasks up per user); a 400 relay error otherwise."""
-    record = task_engine(call.state).get(str(task_id)) if task_id else None
+    record = await task_engine(call.state).get(str(task_id)) if task_id else None
     if record is None or record.vendor != VENDOR or record.owner != owner(call):
         raise relay_error(missing)
     return record
 
 
-def succeeded_parent(call: Call, task_id: Any) -> tuple[TaskRecord, TaskView]:
+async def succeeded_parent(call: Call, task_id: Any) -> tuple[TaskRecord, TaskView]:
     """A follow-up's parent: the caller's, and finished successfully (new-api checks both)."""
-    record = find_task(call, task_id)
+    record = await find_task(call, task_id)
     current = task_engine(call.state).view(record, call.now)
     if current.status != "SUCCESS":
         raise relay_error("task_status_not_success")
@@ -136,7 +116,7 @@ def base_data(call: Call, *, prompt: str = "", bot_type: str = "", mode: str = "
     }
 
 
-def submit_job(
+async def submit_job(
     call: Call,
     *,
     kind: str,
@@ -156,7 +136,7 @@ def submit_job(
         return refuse(call, FAILURE, SYSTEM_ERROR)
     engine = task_engine(call.state)
     body = call.body if isinstance(call.body, Mapping) else {}
-    first_id = new_task_id(call)
+    first_id = await new_task_id(call)
     instant = engine.instant
     mode = str(data.get("mode", "fast"))
 
@@ -170,10 +150,10 @@ def submit_job(
         return job_plan(timing, scenario, admission, call.rng, instant=instant, mode=mode)
 
     try:
-        record, admission = engine.submit(
+        record, admission = await engine.submit(
             vendor=VENDOR,
             kind=kind,
-            id=lambda attempt: first_id if attempt == 0 else new_task_id(call),
+            id=lambda attempt: first_id if attempt == 0 else new_task_id(call),  # a taken id: ask again
             plan=plan,
             now=call.now,
             request=dict(request if request is not None else body),

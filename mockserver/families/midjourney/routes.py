@@ -13,10 +13,8 @@ from __future__ import annotations
 from mockserver.errors import Envelope
 from mockserver.families.midjourney import actions, fetch, submit
 from mockserver.families.midjourney.callback import proxy_task
-from mockserver.families.midjourney.jobs import EXT_KEY, MjState
 from mockserver.families.midjourney.wire import VENDOR, midjourney_envelope, render_task
 from mockserver.pipeline import Endpoint, Handler
-from mockserver.state import MockState
 from mockserver.tasks.engine import Vendor
 
 ENVELOPES: dict[str, Envelope] = {VENDOR: midjourney_envelope}
@@ -50,13 +48,3 @@ ROUTES: list[Endpoint] = [
     for operation, handler, path, auth in OPERATIONS
     for prefix in ("", *MODE_PREFIXES)
 ]
-
-
-def setup(state: MockState) -> None:
-    """The family's own state (the task engine is the app's)."""
-    mj = state.ext[EXT_KEY] = MjState()
-
-    def forget_ids() -> None:
-        mj.last_id = 0  # after a reset the same calls give the same ids again
-
-    state.on_reset.append(forget_ids)

@@ -86,7 +86,7 @@ async def imagine(call: Call) -> Response:
         "buttons": "grid",
     }
     scenario = text.scenario_for(call, prompt, body.get("state"))
-    return submit_job(call, kind="IMAGINE", timing="grid", data=data, scenario=scenario)
+    return await submit_job(call, kind="IMAGINE", timing="grid", data=data, scenario=scenario)
 
 
 async def blend(call: Call) -> Response:
@@ -100,7 +100,9 @@ async def blend(call: Call) -> Response:
     ratio = BLEND_RATIOS.get(str(body.get("dimensions") or "SQUARE"), 1.0)
     data = base_data(call, bot_type=str(body.get("botType") or ""), mode=_mode(call, ""))
     data |= {"image": grid_spec(str(data["seed"]), ratio), "buttons": "grid", "images": len(images)}
-    return submit_job(call, kind="BLEND", timing="grid", data=data, scenario=text.scenario_for(call, body.get("state")))
+    return await submit_job(
+        call, kind="BLEND", timing="grid", data=data, scenario=text.scenario_for(call, body.get("state"))
+    )
 
 
 async def describe(call: Call) -> Response:
@@ -116,7 +118,7 @@ async def describe(call: Call) -> Response:
     data = base_data(call, bot_type=str(body.get("botType") or ""), mode=_mode(call, ""))
     data |= text.describe_fields(text.describe_suggestions(call.rng, shown))
     data |= {"image": upload_spec("base64"), "buttons": "describe"}
-    return submit_job(
+    return await submit_job(
         call, kind="DESCRIBE", timing="text", data=data, scenario=text.scenario_for(call, body.get("state"))
     )
 
@@ -133,7 +135,7 @@ async def shorten(call: Call) -> Response:
     suggestions = text.shorten_suggestions(prompt, call.rng)
     data |= {"suggestions": suggestions, "finalPrompt": text.numbered(suggestions), "buttons": "shorten"}
     scenario = text.scenario_for(call, prompt, body.get("state"))
-    return submit_job(call, kind="SHORTEN", timing="text", data=data, scenario=scenario)
+    return await submit_job(call, kind="SHORTEN", timing="text", data=data, scenario=scenario)
 
 
 async def swap_face(call: Call) -> Response:
@@ -145,7 +147,7 @@ async def swap_face(call: Call) -> Response:
     ratio = _image_ratio(target[1]) or 1.0
     data = base_data(call, mode=_mode(call, ""))
     data |= {"image": single_spec(str(data["seed"]), ratio), "buttons": "none"}
-    return submit_job(
+    return await submit_job(
         call, kind="SWAP_FACE", timing="swap", data=data, scenario=text.scenario_for(call, body.get("state"))
     )
 
@@ -162,7 +164,7 @@ async def upload_discord_images(call: Call) -> Response:
     engine = task_engine(call.state)
     urls = []
     for item in images:
-        record, _ = engine.submit(
+        record, _ = await engine.submit(
             vendor=VENDOR,
             kind="UPLOAD",
             id=lambda attempt: new_task_id(call),
@@ -187,7 +189,7 @@ async def video(call: Call) -> Response:
     parent_id: str | None = None
     seconds = VIDEO_SECONDS
     if body.get("action") == "extend":
-        parent, _ = succeeded_parent(call, body.get("taskId") or body.get("task_id"))
+        parent, _ = await succeeded_parent(call, body.get("taskId") or body.get("task_id"))
         if parent.kind != "VIDEO":
             return refuse(call, VALIDATION_ERROR, PARENT_NOT_CHANGEABLE)
         count = int((parent.data.get("video") or {}).get("count", 4))
@@ -216,4 +218,4 @@ async def video(call: Call) -> Response:
         "buttons": "none",
     }
     scenario = text.scenario_for(call, prompt, body.get("state"))
-    return submit_job(call, kind="VIDEO", timing="video", data=data, scenario=scenario, parent=parent_id)
+    return await submit_job(call, kind="VIDEO", timing="video", data=data, scenario=scenario, parent=parent_id)

@@ -2,18 +2,19 @@
 web search, reasoning items, `text.format` JSON schemas, `previous_response_id` chaining and streaming.
 
 Responses the emulator produced (with `store` left on) are remembered — bounded, forgotten on reset —
-so a later request can continue the conversation by id, as the real service allows.
+so a later request can continue the conversation by id, as the real service allows. They live in the
+shared state (`state.shared`, space `responses`), so a follow-up served by another worker or replica
+finds them.
 """
 
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from starlette.responses import Response
 
 from mockserver.content.text import count_tokens, reply, truncate_tokens
@@ -29,40 +30,10 @@ from mockserver.families.shared.native import (
 )
 from mockserver.models import ensure_model
 from mockserver.pipeline import Call, Endpoint
-from mockserver.state import MockState
 
 _HEX = "0123456789abcdef"
-_MAX_REMEMBERED = 1000
-_STORE_KEY = "responses"
-
-
-class ResponseStore:
-    """Conversations of remembered responses by id (oldest forgotten first)."""
-
-    def __init__(self, limit: int = _MAX_REMEMBERED) -> None:
-        self.limit = limit
-        self._items: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def remember(self, response_id: str, conversation: list[dict[str, Any]]) -> None:
-        with self._lock:
-            self._items[response_id] = conversation
-            while len(self._items) > self.limit:
-                self._items.popitem(last=False)
-
-    def conversation(self, response_id: str) -> list[dict[str, Any]] | None:
-        with self._lock:
-            return self._items.get(response_id)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-def setup(state: MockState) -> None:
-    store = ResponseStore()
-    state.ext[_STORE_KEY] = store
-    state.on_reset.append(store.clear)
+# The shared state's space of remembered conversations (response id -> JSON list of items).
+_SPACE = "responses"
 
 
 def is_reasoning_model(model: str) -> bool:
@@ -115,19 +86,19 @@ class Turn:
     input_tokens: int = 0
 
 
-def read_turn(call: Call, body: Mapping[str, Any]) -> Turn:
+async def read_turn(call: Call, body: Mapping[str, Any]) -> Turn:
     """Resolve `previous_response_id`, check tool outputs against calls, count input tokens."""
     history: list[dict[str, Any]] = []
     previous = body.get("previous_response_id")
     if previous:
-        found = call.state.ext[_STORE_KEY].conversation(previous)
+        found = await call.state.shared.get(_SPACE, str(previous))
         if found is None:
             raise _invalid(
                 f"Previous response with id '{previous}' not found.",
                 "previous_response_id",
                 "previous_response_not_found",
             )
-        history = list(found)
+        history = orjson.loads(found)
     new = input_items(body["input"])
     turn = Turn(items=history + new)
     call_ids = {str(i.get("call_id")) for i in turn.items if i.get("type") == "function_call"}
@@ -400,11 +371,12 @@ async def create_response(call: Call) -> Response:
     """POST /v1/responses."""
     body = call.body
     ensure_model(call, body["model"])
-    turn = read_turn(call, body)
+    turn = await read_turn(call, body)
     check_request(body, turn)
     response = response_object(call, body, turn, compose(call, body, turn))
     if response["store"]:
-        call.state.ext[_STORE_KEY].remember(response["id"], turn.items + response["output"])
+        conversation = orjson.dumps(turn.items + response["output"])
+        await call.state.shared.put(_SPACE, response["id"], conversation)
     if body.get("stream"):
         return call.sse(stream_events(response))
     return call.json(response)

@@ -163,7 +163,7 @@ def task_engine(call: Call) -> TaskEngine:
     return engine(call.state)
 
 
-def submit_task(
+async def submit_task(
     call: Call,
     *,
     vendor: str,
@@ -179,7 +179,7 @@ def submit_task(
     """Store a task for the caller (`hook`: the task's own callback URL; None for vendors without one)."""
     tasks = task_engine(call)
     rng = call.rng
-    record, _ = tasks.submit(
+    record, _ = await tasks.submit(
         vendor=vendor,
         kind=kind,
         id=lambda attempt: new_id(rng),
@@ -195,10 +195,10 @@ def submit_task(
     return record
 
 
-def find_task(call: Call, task_id: str, vendor: str, kinds: Sequence[str] | None = None) -> TaskRecord | None:
+async def find_task(call: Call, task_id: str, vendor: str, kinds: Sequence[str] | None = None) -> TaskRecord | None:
     """The caller's task `task_id` of `vendor` (and one of `kinds`), or None — another key's task is
     as unknown as a missing one."""
-    record = task_engine(call).get(task_id)
+    record = await task_engine(call).get(task_id)
     if record is None or record.vendor != vendor or (kinds is not None and record.kind not in kinds):
         return None
     if record.owner and record.owner != owner_of(call.api_key):
@@ -225,7 +225,7 @@ class TaskVendor:
             raise ApiError(400, scenario.refusal(refusal), param=field, code=code)
         return scenario
 
-    def submit(
+    async def submit(
         self,
         call: Call,
         *,
@@ -250,7 +250,7 @@ class TaskVendor:
             moderation=self.moderation,
             scale=scale,
         )
-        return submit_task(
+        return await submit_task(
             call,
             vendor=self.name,
             kind=kind,
@@ -263,8 +263,8 @@ class TaskVendor:
             parent=parent,
         )
 
-    def find(self, call: Call, task_id: str, kinds: Sequence[str] | None = None) -> TaskRecord | None:
-        return find_task(call, task_id, self.name, kinds)
+    async def find(self, call: Call, task_id: str, kinds: Sequence[str] | None = None) -> TaskRecord | None:
+        return await find_task(call, task_id, self.name, kinds)
 
     def answer(self, call: Call, record: TaskRecord) -> Response:
         """The task's current view in the vendor's wire format."""

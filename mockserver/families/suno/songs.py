@@ -204,15 +204,15 @@ def _number(value: Any, field: str) -> float:
     return number
 
 
-def _find_clip(call: Call, clip_id: str, task_id: str | None) -> tuple[TaskRecord, dict[str, Any]]:
+async def _find_clip(call: Call, clip_id: str, task_id: str | None) -> tuple[TaskRecord, dict[str, Any]]:
     """The caller's MUSIC task holding `clip_id` (and the clip); a clear 400 naming the field otherwise."""
     if task_id:
-        record = find_task(call, task_id, VENDOR, ("MUSIC",))
+        record = await find_task(call, task_id, VENDOR, ("MUSIC",))
         if record is None:
             raise ApiError(400, f"task_id {task_id} does not exist", param="task_id", code="task_not_exist")
         candidates = [record]
     else:
-        candidates = task_engine(call).records(vendor=VENDOR, owner=owner_of(call.api_key))
+        candidates = await task_engine(call).records(vendor=VENDOR, owner=owner_of(call.api_key))
     for record in candidates:
         for clip in record.data.get("clips", ()):
             if clip["id"] == clip_id:
@@ -221,12 +221,12 @@ def _find_clip(call: Call, clip_id: str, task_id: str | None) -> tuple[TaskRecor
     raise ApiError(400, f"continue_clip_id {clip_id} is not an existing clip{where}", param="continue_clip_id")
 
 
-def _continuation(call: Call, body: dict[str, Any]) -> dict[str, Any]:
+async def _continuation(call: Call, body: dict[str, Any]) -> dict[str, Any]:
     """Check a continuation request; the facts the new clips inherit."""
     if "continue_at" not in body:
         raise ApiError(400, "continue_at is required with continue_clip_id", param="continue_at")
     at = _number(body["continue_at"], "continue_at")
-    parent, clip = _find_clip(call, body["continue_clip_id"], body.get("task_id"))
+    parent, clip = await _find_clip(call, body["continue_clip_id"], body.get("task_id"))
     if task_engine(call).view(parent, call.now).phase is not Phase.SUCCEEDED:
         raise ApiError(400, f"clip {clip['id']} is not complete yet", param="continue_clip_id")
     if at > float(clip["duration"]):
@@ -268,7 +268,7 @@ async def submit_music(call: Call) -> Response:
     body: dict[str, Any] = call.body
     mv = body.get("mv") or DEFAULT_MV
     ensure_model(call, mv, field="mv")
-    song = _continuation(call, body) if body.get("continue_clip_id") else _song(call, body)
+    song = await _continuation(call, body) if body.get("continue_clip_id") else _song(call, body)
     texts = (body.get("gpt_description_prompt"), body.get("prompt"), body.get("title"), body.get("tags"))
     scenario = SUNO.scenario(call, *texts, field="prompt", refusal=BANNED)
     rng = call.rng
@@ -283,7 +283,7 @@ async def submit_music(call: Call) -> Response:
         }
         for _ in range(2)
     ]
-    record = SUNO.submit(
+    record = await SUNO.submit(
         call,
         kind="MUSIC",
         scenario=scenario,
@@ -311,7 +311,7 @@ async def submit_lyrics(call: Call) -> Response:
     else:
         default = MODERATION_REASON if scenario.name == MODERATED else FAILURE_REASON
         step = Step(0, "FAILURE", Phase.FAILED, 100, scenario.reason or default)
-    record = submit_task(
+    record = await submit_task(
         call,
         vendor=VENDOR,
         kind="LYRICS",
@@ -331,7 +331,7 @@ async def submit_lyrics(call: Call) -> Response:
 
 async def fetch(call: Call) -> Response:
     task_id = call.path_params["task_id"]
-    record = find_task(call, task_id, VENDOR)
+    record = await find_task(call, task_id, VENDOR)
     if record is None:
         raise ApiError(400, "task_not_exist", code="task_not_exist", param="task_id")
     return call.json({"code": "success", "message": "", "data": task_engine(call).render(record, call.now)})
@@ -342,7 +342,7 @@ async def fetch_batch(call: Call) -> Response:
     ids = body.get("ids") or []
     action = body.get("action") or None
     tasks = task_engine(call)
-    found = [find_task(call, task_id, VENDOR) for task_id in dict.fromkeys(ids)]
+    found = [await find_task(call, task_id, VENDOR) for task_id in dict.fromkeys(ids)]
     items = [tasks.render(r, call.now) for r in found if r is not None and (action is None or r.kind == action)]
     return call.json({"code": "success", "message": "", "data": items})
 

@@ -143,7 +143,7 @@ async def _submit(
     body: dict[str, Any] = call.body
     ensure_model(call, body.get("model_name"), field="model_name")
     scenario = KLING.scenario(call, prompt, field="prompt", refusal=MODERATION_REASON, code=CODE_CONTENT_POLICY)
-    record = KLING.submit(
+    record = await KLING.submit(
         call,
         kind=kind,
         scenario=scenario,
@@ -203,7 +203,7 @@ async def virtual_try_on(call: Call) -> Response:
 def _query(kind: str) -> Any:
     async def handler(call: Call) -> Response:
         task_id = call.path_params["task_id"]
-        record = KLING.find(call, task_id, (kind,))
+        record = await KLING.find(call, task_id, (kind,))
         if record is None:
             raise ApiError(404, f"task {task_id} does not exist", code=CODE_NOT_FOUND, param="task_id")
         return _envelope(call, task_engine(call).render(record, call.now))

@@ -109,7 +109,7 @@ async def submit(call: Call) -> Response:
     scenario = LUMA.scenario(
         call, body["user_prompt"], field="user_prompt", refusal="prompt rejected by content moderation"
     )
-    record = LUMA.submit(
+    record = await LUMA.submit(
         call,
         kind="generation",
         scenario=scenario,
@@ -121,7 +121,7 @@ async def submit(call: Call) -> Response:
 
 
 async def get_generation(call: Call) -> Response:
-    record = LUMA.find(call, call.path_params["task_id"])
+    record = await LUMA.find(call, call.path_params["task_id"])
     if record is None:
         raise ApiError(400, "task_not_exist", code="task_not_exist", param="task_id")
     return LUMA.answer(call, record)

@@ -119,7 +119,7 @@ async def submit(call: Call) -> Response:
     scenario = MINIMAX.scenario(
         call, body["prompt"], field="prompt", refusal="input new_sensitive", code=CODE_INPUT_SENSITIVE
     )
-    record = MINIMAX.submit(
+    record = await MINIMAX.submit(
         call,
         kind="video_generation",
         scenario=scenario,
@@ -133,7 +133,7 @@ async def submit(call: Call) -> Response:
 
 async def query(call: Call) -> Response:
     task_id = call.query["task_id"]
-    record = MINIMAX.find(call, task_id)
+    record = await MINIMAX.find(call, task_id)
     if record is None:
         raise ApiError(404, f"task {task_id} not found", param="task_id")
     return MINIMAX.answer(call, record)
@@ -141,7 +141,7 @@ async def query(call: Call) -> Response:
 
 async def retrieve_file(call: Call) -> Response:
     file_id = call.query["file_id"]
-    record = MINIMAX.find(call, task_id_of(file_id)) if file_id.startswith("2") else None
+    record = await MINIMAX.find(call, task_id_of(file_id)) if file_id.startswith("2") else None
     tasks = task_engine(call)
     if record is None or tasks.view(record, call.now).phase is not Phase.SUCCEEDED:
         raise ApiError(404, f"file {file_id} not found", param="file_id")

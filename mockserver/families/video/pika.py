@@ -81,7 +81,7 @@ async def generate(call: Call) -> Response:
         call, body["promptText"], field="promptText", refusal="prompt rejected by the content filter"
     )
     aspect = (body.get("options") or {}).get("aspectRatio") or 16 / 9
-    record = PIKA.submit(
+    record = await PIKA.submit(
         call,
         kind="generate",
         scenario=scenario,
@@ -92,7 +92,7 @@ async def generate(call: Call) -> Response:
 
 
 async def feed(call: Call) -> Response:
-    record = PIKA.find(call, call.path_params["task_id"])
+    record = await PIKA.find(call, call.path_params["task_id"])
     if record is None:
         raise ApiError(400, "task_not_exist", code="task_not_exist", param="task_id")
     return PIKA.answer(call, record)

@@ -87,7 +87,7 @@ async def image_to_video(call: Call) -> Response:
     scenario = RUNWAY.scenario(call, prompt, field="promptText", refusal=MODERATION_REASON, code="content_moderation")
     duration = int(body.get("duration") or 5)
     ratio = body.get("ratio") or DEFAULT_RATIO[model]
-    record = RUNWAY.submit(
+    record = await RUNWAY.submit(
         call,
         kind="image_to_video",
         scenario=scenario,
@@ -99,7 +99,7 @@ async def image_to_video(call: Call) -> Response:
 
 
 async def get_task(call: Call) -> Response:
-    record = RUNWAY.find(call, call.path_params["id"])
+    record = await RUNWAY.find(call, call.path_params["id"])
     if record is None:
         raise ApiError(404, "Task not found", param="id")
     return RUNWAY.answer(call, record)

@@ -189,7 +189,7 @@ async def submit(call: Call) -> Response:
     if facts["seed"] < 0:
         facts["seed"] = call.rng.randint(0, 2**31 - 1)
     stamp = datetime.datetime.fromtimestamp(call.now, tz=datetime.UTC).strftime("%Y%m%d%H%M%S")
-    record = SEEDANCE.submit(
+    record = await SEEDANCE.submit(
         call,
         kind="generation",
         scenario=scenario,
@@ -204,7 +204,7 @@ async def submit(call: Call) -> Response:
 
 async def get_task(call: Call) -> Response:
     task_id = call.path_params["task_id"]
-    record = SEEDANCE.find(call, task_id)
+    record = await SEEDANCE.find(call, task_id)
     if record is None:
         raise ApiError(404, f"The specified task {task_id} is not found.", param="task_id")
     return SEEDANCE.answer(call, record)

@@ -118,7 +118,7 @@ async def create(call: Call) -> Response:
     if body.get("enhance_prompt"):
         enhanced = f"A cinematic, high-detail shot: {prompt}. Smooth camera motion, natural lighting."
     now = call.now
-    record = VEO.submit(
+    record = await VEO.submit(
         call,
         kind="video",
         scenario=scenario,
@@ -133,7 +133,7 @@ async def create(call: Call) -> Response:
 
 async def query(call: Call) -> Response:
     task_id = call.query["id"]
-    record = VEO.find(call, task_id)
+    record = await VEO.find(call, task_id)
     if record is None:
         raise ApiError(400, f"task_not_exist: {task_id}", code="task_not_exist", param="id")
     return VEO.answer(call, record)

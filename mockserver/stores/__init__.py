@@ -29,7 +29,8 @@ class Stores:
 
 
 def parse_store_url(url: str) -> tuple[str, str]:
-    """`(kind, path)` of a `--store` value: `("memory", "")` or `("sqlite", PATH)`; ValueError otherwise."""
+    """`(kind, where)` of a `--store` value: `("memory", "")`, `("sqlite", PATH)` or `("redis", URL)`;
+    ValueError naming the problem otherwise."""
     if url in ("", "memory", "memory://"):
         return "memory", ""
     if url.startswith("sqlite:///"):
@@ -37,7 +38,12 @@ def parse_store_url(url: str) -> tuple[str, str]:
         if not path:
             raise ValueError("--store sqlite:///PATH needs a file path")
         return "sqlite", path
-    raise ValueError(f"unsupported --store {url!r}: use memory or sqlite:///PATH")
+    if url.startswith(("redis://", "rediss://")):
+        from mockserver.stores.redis_link import parse_redis_url
+
+        parse_redis_url(url)
+        return "redis", url
+    raise ValueError(f"unsupported --store {url!r}: use memory, sqlite:///PATH or redis://HOST:PORT/DB")
 
 
 def open_store(
@@ -59,11 +65,16 @@ def open_store(
             MemoryState(journal_size=journal_size),
             VirtualClock(speed=speed, start=start, instant=instant),
         )
+    clock = VirtualClock(speed=speed, start=start, instant=instant, monotonic=time.time)
+    limits = {"journal_size": journal_size, "journal_max_bytes": journal_max_bytes}
+    if kind == "redis":
+        from mockserver.stores.redis_link import RedisLink
+        from mockserver.stores.redis_state import RedisState
+        from mockserver.stores.redis_tasks import RedisTaskStore
+
+        link = RedisLink(path)  # one link: the stores share each loop's client
+        return Stores(RedisTaskStore(link), RedisState(link, **limits), clock)
     from mockserver.stores.sqlite import SqliteStore
     from mockserver.stores.sqlite_state import SqliteState
 
-    return Stores(
-        SqliteStore(path),
-        SqliteState(path, journal_size=journal_size, journal_max_bytes=journal_max_bytes),
-        VirtualClock(speed=speed, start=start, instant=instant, monotonic=time.time),
-    )
+    return Stores(SqliteStore(path), SqliteState(path, **limits), clock)

@@ -2,15 +2,8 @@
 
 Each kind opens *handles on one store*: every call of `StoreKind.make` is another connection to the same
 records, as another worker or replica would open it (`memory` lives in one process, so its handles are
-one object). A new store kind joins the suite with one entry in `STORE_KINDS`, e.g. Redis::
-
-    def _redis(request: pytest.FixtureRequest, tmp_path: Path) -> StoreKind:
-        from mockserver.stores.redis_tasks import RedisTaskStore
-
-        url = request.getfixturevalue("redis_url")  # tests.redis_server: a real server, a prefix per test
-        return StoreKind("redis", lambda: RedisTaskStore(url), shared=True)
-
-    STORE_KINDS["redis"] = _redis   # and import redis_server, redis_url into test_stores.py
+one object). A new store kind joins the suite with one entry in `STORE_KINDS` (Redis: a real server from
+`tests.redis_server`, a prefix per test).
 """
 
 from __future__ import annotations
@@ -45,9 +38,17 @@ def _sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> StoreKind:
     return StoreKind("sqlite", lambda: SqliteStore(path), shared=True)
 
 
+def _redis(request: pytest.FixtureRequest, tmp_path: Path) -> StoreKind:
+    from mockserver.stores.redis_tasks import RedisTaskStore
+
+    url = request.getfixturevalue("redis_url")  # tests.redis_server: a real server, a prefix per test
+    return StoreKind("redis", lambda: RedisTaskStore(url), shared=True)
+
+
 STORE_KINDS: dict[str, Callable[[pytest.FixtureRequest, Path], StoreKind]] = {
     "memory": _memory,
     "sqlite": _sqlite,
+    "redis": _redis,
 }
 
 

@@ -28,8 +28,10 @@ def test_open_store_urls_give_the_store_and_its_clock(tmp_path: Path) -> None:
     assert opened.clock.real is time.time  # wall time: the one reading every process has in common
     asyncio.run(made.close())
     asyncio.run(opened.shared.close())
-    with pytest.raises(ValueError, match="memory or sqlite"):
-        open_store("redis://localhost")
+    with pytest.raises(ValueError, match="memory, sqlite:///PATH or redis://"):
+        open_store("postgres://localhost/db")
+    with pytest.raises(ValueError, match="prefix"):
+        open_store("redis://localhost/0?prefix=no spaces")
     with pytest.raises(ValueError, match="file path"):
         open_store("sqlite:///")
 

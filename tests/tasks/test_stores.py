@@ -13,9 +13,10 @@ import pytest
 
 from mockserver.stores import TaskStore
 from mockserver.tasks import Admission, DuplicateTaskId, Phase, QueueFull, QueuePolicy, Step, TaskRecord
+from tests.redis_server import redis_server, redis_url
 from tests.tasks.store_kinds import StoreKind, anyio_backend, store, store_kind
 
-__all__ = ["anyio_backend", "store", "store_kind"]  # the fixtures, used by name
+__all__ = ["anyio_backend", "redis_server", "redis_url", "store", "store_kind"]  # the fixtures, used by name
 
 pytestmark = pytest.mark.anyio
 

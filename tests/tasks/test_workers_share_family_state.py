@@ -19,6 +19,9 @@ import mockserver.app
 from mockserver.app import create_app
 from mockserver.settings import Settings
 from mockserver.stores import Stores, open_store
+from tests.redis_server import redis_server, redis_url
+
+__all__ = ["redis_server", "redis_url"]  # fixtures: a real Redis for the redis variants
 
 AUTH = {"Authorization": "Bearer sk-test"}
 START = 1_750_000_000.0
@@ -63,9 +66,24 @@ def _sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workers:
     return workers
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+def _redis(url: str) -> Workers:
+    """Two apps on one Redis prefix, as two replicas are."""
+
+    @contextlib.contextmanager
+    def workers() -> Iterator[tuple[TestClient, TestClient]]:
+        settings = _settings(url)
+        with _clients(create_app(settings), create_app(settings)) as pair:
+            pair[0].post("/__mock/reset").raise_for_status()
+            yield pair
+
+    return workers
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
 def workers(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Workers:
     """Two workers' clients on one store, for each way of sharing the state."""
+    if request.param == "redis":
+        return _redis(request.getfixturevalue("redis_url"))
     make = {"memory": _memory, "sqlite": _sqlite}[request.param]
     return make(tmp_path, monkeypatch)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import itertools
+import logging
 import re
 import sys
 import threading
@@ -22,6 +23,8 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from typing import Any, Protocol
 
 import orjson
+
+log = logging.getLogger("mockserver")
 
 SECRET_HEADERS = frozenset(
     {
@@ -305,7 +308,11 @@ class SharedJournal(Journal):
         entry.id = 0  # the store numbers it when it is written
 
     async def finish(self, entry: Entry) -> None:
-        entry.id = await self.store.journal_add(encode_entry(entry), entry.size)
+        try:
+            entry.id = await self.store.journal_add(encode_entry(entry), entry.size)
+        except Exception as exc:  # the store stopped answering: the answer still goes out, the loss is logged
+            log.error("journal: %s %s not kept, the store failed: %s", entry.method, entry.path, exc)
+            return
         if self.watchers:
             for wake in self.watchers:
                 wake()

@@ -499,15 +499,12 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
         call = Call(request, contract, state)
         try:
             await parse_body(call, expected)
+            call.key = call_key(contract.id, call.canonical_body())
+            call.repeat = await state.begin(call.key)  # counted in the store; settings re-read if they moved
+            call.now = state.clock.now()
         except ApiError as err:
-            if state.generation < 0:
-                await state.refresh()
-                call.now = state.clock.now()
             _journal(call, kept)
             return await _finish(call, error_response(family, err, call.request_id))
-        call.key = call_key(contract.id, call.canonical_body())
-        call.repeat = await state.begin(call.key)
-        call.now = state.clock.now()
         _journal(call, kept)
         try:
             if endpoint.auth:

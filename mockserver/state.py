@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from mockserver.clock import VirtualClock
 from mockserver.contracts import Contracts
-from mockserver.errors import Envelope, openai_envelope
+from mockserver.errors import ApiError, Envelope, openai_envelope
 from mockserver.faults import Fault, Faults, parse_fault
 from mockserver.journal import Journal, SharedJournal
 from mockserver.keyed_random import KeyedRandom
@@ -173,9 +173,15 @@ class MockState:
     async def begin(self, key: bytes) -> int:
         """Count one call of `key` across processes (its RNG draws depend on the count), picking up any
         change of the settings on the way; returns how many calls of `key` came before."""
-        n, generation = await self.shared.begin(key)
-        if generation != self.generation:
-            await self.refresh()
+        try:
+            n, generation = await self.shared.begin(key)
+            if generation != self.generation:
+                await self.refresh()
+        except Exception as exc:  # a shared store that stopped answering: say so, in the family's envelope
+            log.error("store %s failed: %s", self.shared.url, exc)
+            raise ApiError(
+                503, f"mockserver's store ({self.shared.url}) did not answer: {exc}", code="mock_store_unavailable"
+            ) from None
         return n
 
     async def new_rule_id(self, kind: str) -> str:

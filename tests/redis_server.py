@@ -53,6 +53,7 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        os.makedirs(self.folder, exist_ok=True)
         args = [
             self.binary,
             "--port",

@@ -61,12 +61,22 @@ def parse_redis_url(url: str) -> tuple[str, str]:
     return client_url, prefix
 
 
+def masked(url: str) -> str:
+    """`url` with its password (if any) replaced by `***`."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    user = f"{parts.username}:" if parts.username else ":"
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}***@{host}"))
+
+
 class RedisLink:
     """A Redis store's address, key prefix and asyncio clients (one per event loop)."""
 
     def __init__(self, url: str) -> None:
-        self.url = url
         self.client_url, self.prefix = parse_redis_url(url)
+        self.url = masked(url)  # what messages and pages show: never the password
         self._clients: dict[int, Any] = {}
         self._lock = threading.Lock()
 

@@ -121,6 +121,7 @@ class CallbackDispatcher:
 
     async def _run(self) -> None:
         assert self._wake is not None
+        failing = False
         while not self._stopping:
             free = self.concurrency - len(self._deliveries)
             claims: list[Claim] = []
@@ -129,8 +130,13 @@ class CallbackDispatcher:
                     if self.refresh is not None:
                         await self.refresh()
                     claims = await self.store.claim_due(self.now(), free)
-                except Exception:  # a locked or closed store must not kill the dispatcher
-                    log.exception("callback dispatcher: claiming due transitions failed")
+                    if failing:
+                        log.warning("callback dispatcher: the store answers again")
+                    failing = False
+                except Exception as exc:  # a locked, closed or unreachable store must not kill the dispatcher
+                    if not failing:  # once per outage, not once per poll
+                        log.error("callback dispatcher: claiming due transitions failed: %s", exc)
+                    failing = True
             for claim in claims:
                 delivery = asyncio.create_task(self._deliver(claim))
                 self._deliveries.add(delivery)

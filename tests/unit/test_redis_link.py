@@ -35,6 +35,13 @@ def test_bad_urls_name_the_part(url: str, names: str) -> None:
         parse_redis_url(url)
 
 
+def test_the_password_is_never_shown() -> None:
+    link = RedisLink("redis://:s3cret@h:1/0?prefix=a")
+    assert link.url == "redis://:***@h:1/0?prefix=a" and "s3cret" in link.client_url
+    assert RedisLink("redis://user:pw@h:1/0").url == "redis://user:***@h:1/0"
+    assert RedisLink("redis://h:1/0").url == "redis://h:1/0"
+
+
 def test_keys_carry_the_prefix_and_reach_a_real_server(redis_url: str) -> None:
     link = RedisLink(redis_url)
     key = link.key("probe")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
+import hmac
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
@@ -31,6 +31,7 @@ from mockserver.recording.matchers import MatchOptions, check_match_on
 from mockserver.recording.media import MEDIA_ROUTE, MediaLimits, media_base, valid_name
 from mockserver.recording.media_capture import MediaRecorder
 from mockserver.recording.modes import Plan, RecordMode, plan_for
+from mockserver.recording.plays import Book, LocalBook, Miss, SharedBook, Stats
 from mockserver.recording.proxy import CALLBACK_PATH, Forwarder, RecordingTarget
 from mockserver.recording.replay import (
     EnvelopeFinder,
@@ -41,40 +42,14 @@ from mockserver.recording.replay import (
     with_media_links,
 )
 from mockserver.settings import Settings
+from mockserver.stores import SharedState, Stores, open_store, parse_store_url
 from mockserver.version import __version__
 
 log = logging.getLogger("mockserver.recording")
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 DEFAULT_CASSETTE_NAME = "recorded.yaml"
-
-
-@dataclasses.dataclass
-class Miss:
-    """A request nothing recorded matched, and why."""
-
-    method: str
-    path: str
-    explanation: str
-    nearest: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-
-
-@dataclasses.dataclass
-class Stats:
-    """What a `CassetteApp` did: answers replayed, interactions recorded, requests missed or handed on."""
-
-    played: int = 0
-    recorded: int = 0
-    fallbacks: int = 0
-    misses: list[Miss] = dataclasses.field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "played": self.played,
-            "recorded": self.recorded,
-            "fallbacks": self.fallbacks,
-            "misses": [dataclasses.asdict(m) for m in self.misses],
-        }
+REWIND_PATH = "/__mock/cassettes/rewind"
 
 
 def recording_path(cassettes: str | Path) -> Path:
@@ -96,7 +71,11 @@ class CassetteApp:
         mode: RecordMode,
         forwarder: Forwarder | None = None,
         fallback_app: ASGIApp | None = None,
+        shared: SharedState | None = None,
+        stores: Stores | None = None,
     ) -> None:
+        """`shared`: where plays and misses are kept when other processes share them (see `plays`);
+        `stores`: what was opened for this app alone, closed with it."""
         self.settings = settings
         self.speed = replay_speed(settings)  # 0: recorded answers go out at once
         self.library = library
@@ -106,10 +85,23 @@ class CassetteApp:
         self.forwarder = forwarder
         self.fallback_app = fallback_app
         self.stats = Stats()
+        self.book: Book = (
+            SharedBook(library, shared, self.stats) if shared and shared.shared else LocalBook(library, self.stats)
+        )
+        self._stores = stores
+        emulator = self.emulator
+        if emulator is not None:
+            # The emulator's reset clears the store it shares with us: forget our own positions with it.
+            emulator.on_reset.append(self.book.forget)
         # Told of each request's outcome, `observer.event(kind, method, path)` (e.g. `RecordProgress`).
         self.observer: Any = None
         self.family = EnvelopeFinder(contracts)
         self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def emulator(self) -> Any:
+        """The fallback emulator's `MockState` (None without `--fallback emulate` or another emulator)."""
+        return getattr(getattr(self.fallback_app, "state", None), "mock", None)
 
     @property
     def recording_path(self) -> Path | None:
@@ -140,7 +132,8 @@ class CassetteApp:
         request = incoming_request(scope, body)
         if self.plan.replay:
             key = self.library.key_of(request)
-            entry = self.library.take(key)
+            book = self.book
+            entry = await book.take(key) if book.shared else self.library.take(key)
             if entry is not None:
                 self.stats.played += 1
                 if self.observer is not None:
@@ -161,6 +154,8 @@ class CassetteApp:
             return
         if self.fallback_app is not None:
             self.stats.fallbacks += 1
+            if self.book.shared:
+                await self.book.fell_back()
             if self.observer is not None:
                 self.observer.event("fallback", request.method, request.path)
             await self.fallback_app(scope, _replay_receive(body, receive), send)
@@ -168,7 +163,10 @@ class CassetteApp:
         key = self.library.key_of(request)
         candidates = self.library.nearest(request, key)
         explanation = describe_miss(request, candidates, self.library)
-        self.stats.misses.append(Miss(request.method, request.path, explanation, describe_candidates(candidates)))
+        miss = Miss(request.method, request.path, explanation, describe_candidates(candidates))
+        self.stats.misses.append(miss)
+        if self.book.shared:
+            await self.book.missed(miss)
         log.warning("%s", explanation)
         if self.observer is not None:
             self.observer.event("missed", request.method, request.path)
@@ -190,7 +188,10 @@ class CassetteApp:
             await self.forwarder.handle_callback(token, incoming_request(scope, body), scope, receive, send)
             return
         if scope["method"] == "GET" and path in ("/__mock/ui", "/__mock/cassettes/interactions"):
-            await self._dashboard(path)(scope, receive, send)
+            await (await self._dashboard(path))(scope, receive, send)
+            return
+        if scope["method"] == "POST" and path == REWIND_PATH:
+            await self._rewind(scope, receive, send)
             return
         if scope["method"] != "GET" or path not in ("/__mock/cassettes", "/__mock/health"):
             err = ApiError(404, f"Invalid URL ({scope['method']} {path})", code="not_found")
@@ -207,11 +208,12 @@ class CassetteApp:
             "recording_to": str(self.recording_path) if self.recording_path else None,
             "media_files": len(self.library.media_files),
             "media_not_recorded": [str(p) for p in self.library.media_off],
-            **self.stats.as_dict(),
+            "store": self.settings.store if self.book.shared else "memory",
+            **(await self.book.summary()),
         }
         await JSONAnswer(payload)(scope, receive, send)
 
-    def _dashboard(self, path: str) -> Any:
+    async def _dashboard(self, path: str) -> Any:
         """The dashboard page (its cassettes view, plus the emulator's views with `--fallback emulate`),
         or the interactions it lists."""
         if path == "/__mock/ui":
@@ -231,11 +233,31 @@ class CassetteApp:
                 "method": entry.interaction.request.method,
                 "path": entry.interaction.request.path,
                 "status": entry.status,
-                "played": entry.played,
+                "played": played,
             }
-            for entry in self.library.entries
+            for entry, played in zip(self.library.entries, await self.book.played(), strict=True)
         ]
         return JSONAnswer({"interactions": listed, "count": len(listed)})
+
+    async def _rewind(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """`POST /__mock/cassettes/rewind`: play every interaction from the start again, in every process
+        sharing the store. With an emulator behind the replay (`--fallback emulate`) the emulator is reset
+        too: both keep their state in the one store, and resetting it halfway would leave the emulator's
+        faults without their hit counts and its journal without its requests."""
+        refusal = write_refusal(scope, self.settings.control_token)
+        if refusal is None:
+            body = await _read_body(receive, self.settings.control_max_bytes)
+            if body.strip() not in (b"", b"{}"):
+                refusal = ApiError(400, "rewind takes no body (or {})", param="body")
+        if refusal is not None:
+            await error_response(openai_envelope, refusal)(scope, receive, send)
+            return
+        emulator = self.emulator
+        if emulator is not None:
+            await emulator.reset()  # resets its store, then its hooks call `book.forget`
+        if emulator is None or (isinstance(self.book, SharedBook) and self.book.state is not emulator.shared):
+            await self.book.rewind()
+        await JSONAnswer({"rewound": True, "emulator_reset": emulator is not None})(scope, receive, send)
 
     async def _media(self, scope: dict[str, Any], receive: Any, send: Any, name: str) -> None:
         """A stored media file, byte for byte, with its recorded content type."""
@@ -280,6 +302,10 @@ class CassetteApp:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.forwarder is not None:
             await self.forwarder.aclose()
+        if self._stores is not None:
+            await self._stores.shared.close()
+            self._stores.tasks.close()
+            self._stores = None
         if self.observer is not None:
             self.observer.close()
 
@@ -303,6 +329,25 @@ async def _read_body(receive: Any, limit: int) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
+
+
+def write_refusal(scope: dict[str, Any], token: str | None) -> ApiError | None:
+    """Why a control write is refused (None: it is not): the control token when one is set (Bearer or
+    `x-mock-token`, as the emulator's control API takes it), and no cross-site browser page."""
+    headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope.get("headers", [])}
+    if token:
+        scheme, _, bearer = headers.get("authorization", "").partition(" ")
+        given = [bearer.strip()] if scheme.lower() == "bearer" else []
+        given.append(headers.get("x-mock-token", "").strip())
+        if not any(hmac.compare_digest(g.encode(), token.encode()) for g in given if g):
+            return ApiError(401, "the control API needs the control token (Authorization: Bearer or x-mock-token)")
+    site = headers.get("sec-fetch-site", "").lower()
+    origin = headers.get("origin")
+    if (site and site not in ("same-origin", "none")) or (
+        origin is not None and urlsplit(origin).netloc.lower() != headers.get("host", "").lower()
+    ):
+        return ApiError(403, "cross-origin writes to the control API are refused", param="Origin")
+    return None
 
 
 def _replay_receive(body: bytes, receive: Any) -> Any:
@@ -397,6 +442,7 @@ def create_replay_app(
 
         fallback_app = create_app(settings, contracts=contracts)
     library = _library(settings, (load_cassette(p) for p in cassette_files(settings.cassettes)))
+    shared, stores = _replay_state(settings, fallback_app)
     return CassetteApp(
         settings,
         library,
@@ -404,7 +450,22 @@ def create_replay_app(
         plan=Plan(replay=True, record=False),
         mode=RecordMode.NONE,
         fallback_app=fallback_app,
+        shared=shared,
+        stores=stores,
     )
+
+
+def _replay_state(settings: Settings, fallback_app: ASGIApp | None) -> tuple[SharedState | None, Stores | None]:
+    """Where a replay server keeps its plays and misses: nowhere but the process with `--store memory`;
+    else the store's shared state — the emulator's own when it falls back to one on the same store (one
+    connection, one reset) — and the stores opened for it alone, if any."""
+    if parse_store_url(settings.store)[0] == "memory":
+        return None, None
+    mock = getattr(getattr(fallback_app, "state", None), "mock", None)
+    if mock is not None and mock.settings.store == settings.store:
+        return mock.shared, None
+    stores = open_store(settings.store)
+    return stores.shared, stores
 
 
 def create_proxy_app(

@@ -74,8 +74,8 @@ class CassetteApp:
         shared: SharedState | None = None,
         stores: Stores | None = None,
     ) -> None:
-        """`shared`: where plays and misses are kept when other processes share them (see `plays`);
-        `stores`: what was opened for this app alone, closed with it."""
+        """`shared`: where plays and misses are kept when other apps share them (see `plays`; None: in
+        this app); `stores`: what was opened for this app alone, closed with it."""
         self.settings = settings
         self.speed = replay_speed(settings)  # 0: recorded answers go out at once
         self.library = library
@@ -85,9 +85,7 @@ class CassetteApp:
         self.forwarder = forwarder
         self.fallback_app = fallback_app
         self.stats = Stats()
-        self.book: Book = (
-            SharedBook(library, shared, self.stats) if shared and shared.shared else LocalBook(library, self.stats)
-        )
+        self.book: Book = LocalBook(library, self.stats) if shared is None else SharedBook(library, shared, self.stats)
         self._stores = stores
         emulator = self.emulator
         if emulator is not None:
@@ -428,11 +426,17 @@ def _media_recorder(settings: Settings, cassette: Cassette) -> MediaRecorder | N
 
 
 def create_replay_app(
-    settings: Settings, fallback_app: ASGIApp | None = None, *, contracts: Contracts | None = None
+    settings: Settings,
+    fallback_app: ASGIApp | None = None,
+    *,
+    contracts: Contracts | None = None,
+    shared: SharedState | None = None,
 ) -> CassetteApp:
     """Serve the cassettes under `settings.cassettes`; never call an upstream.
 
-    A miss goes to `fallback_app` when given — or, with `settings.fallback == "emulate"`, to the
+    Plays and misses are kept in `shared` when given (apps sharing it replay as one), else in the shared
+    state of `settings.store` when that is shared by processes, else in the app. A miss goes to
+    `fallback_app` when given — or, with `settings.fallback == "emulate"`, to the
     emulator — and otherwise answers a 404 in the family's envelope that explains it.
     """
     _check_fallback(settings)
@@ -442,7 +446,9 @@ def create_replay_app(
 
         fallback_app = create_app(settings, contracts=contracts)
     library = _library(settings, (load_cassette(p) for p in cassette_files(settings.cassettes)))
-    shared, stores = _replay_state(settings, fallback_app)
+    stores = None
+    if shared is None:
+        shared, stores = _replay_state(settings, fallback_app)
     return CassetteApp(
         settings,
         library,
@@ -463,8 +469,11 @@ def _replay_state(settings: Settings, fallback_app: ASGIApp | None) -> tuple[Sha
         return None, None
     mock = getattr(getattr(fallback_app, "state", None), "mock", None)
     if mock is not None and mock.settings.store == settings.store:
-        return mock.shared, None
+        return (mock.shared if mock.shared.shared else None), None
     stores = open_store(settings.store)
+    if not stores.shared.shared:  # a store whose shared state lives in each process: keep plays here
+        stores.tasks.close()
+        return None, None
     return stores.shared, stores
 
 

@@ -23,7 +23,7 @@ import httpx
 import orjson
 import pytest
 
-from mockserver.recording import Cassette, Interaction, RecordedRequest, RecordedResponse, save_cassette
+from mockserver.recording.cassettes import Cassette, Interaction, RecordedRequest, RecordedResponse, save_cassette
 from mockserver.recording.server import create_replay_app
 from mockserver.settings import Settings
 from mockserver.stores import open_store

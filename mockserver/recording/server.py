@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
@@ -24,7 +23,15 @@ import httpx
 from mockserver.answers import JSONAnswer
 from mockserver.contracts import Contracts, load_contracts
 from mockserver.errors import ApiError, error_response, openai_envelope
-from mockserver.recording.cassettes import CASSETTE_SUFFIXES, Cassette, RecordedRequest, cassette_files, load_cassette
+from mockserver.recording.asgi_io import (
+    incoming_request,
+    raw_path,
+    read_body,
+    read_file,
+    replay_receive,
+    write_refusal,
+)
+from mockserver.recording.cassettes import CASSETTE_SUFFIXES, Cassette, cassette_files, load_cassette
 from mockserver.recording.filters import RedactionRules, request_filter
 from mockserver.recording.library import CassetteLibrary, describe_candidates, describe_miss
 from mockserver.recording.matchers import MatchOptions, check_match_on
@@ -123,7 +130,7 @@ class CassetteApp:
             await self._control(scope, receive, send)
             return
         try:
-            body = await _read_body(receive, self.settings.max_body_bytes)
+            body = await read_body(receive, self.settings.max_body_bytes)
         except ApiError as err:
             await error_response(self.family(scope["method"], path), err)(scope, receive, send)
             return
@@ -145,7 +152,7 @@ class CassetteApp:
                     self._spawn(deliver_callbacks(entry.callbacks, recorded, request, speed, base))
                 return
         if self.forwarder is not None and self.plan.record:
-            await self.forwarder.forward(request, _raw_path(scope), scope, receive, send)
+            await self.forwarder.forward(request, raw_path(scope), scope, receive, send)
             self.stats.recorded += 1
             if self.observer is not None:
                 self.observer.event("recorded", request.method, request.path)
@@ -156,7 +163,7 @@ class CassetteApp:
                 await self.book.fell_back()
             if self.observer is not None:
                 self.observer.event("fallback", request.method, request.path)
-            await self.fallback_app(scope, _replay_receive(body, receive), send)
+            await self.fallback_app(scope, replay_receive(body, receive), send)
             return
         key = self.library.key_of(request)
         candidates = self.library.nearest(request, key)
@@ -181,7 +188,7 @@ class CassetteApp:
             await self._media(scope, receive, send, path[len(MEDIA_ROUTE) :])
             return
         if path.startswith(CALLBACK_PATH) and scope["method"] == "POST" and self.forwarder is not None:
-            body = await _read_body(receive, self.settings.max_body_bytes)
+            body = await read_body(receive, self.settings.max_body_bytes)
             token = path[len(CALLBACK_PATH) :]
             await self.forwarder.handle_callback(token, incoming_request(scope, body), scope, receive, send)
             return
@@ -244,7 +251,7 @@ class CassetteApp:
         faults without their hit counts and its journal without its requests."""
         refusal = write_refusal(scope, self.settings.control_token)
         if refusal is None:
-            body = await _read_body(receive, self.settings.control_max_bytes)
+            body = await read_body(receive, self.settings.control_max_bytes)
             if body.strip() not in (b"", b"{}"):
                 refusal = ApiError(400, "rewind takes no body (or {})", param="body")
         if refusal is not None:
@@ -260,7 +267,7 @@ class CassetteApp:
     async def _media(self, scope: dict[str, Any], receive: Any, send: Any, name: str) -> None:
         """A stored media file, byte for byte, with its recorded content type."""
         found = self.library.media_files.get(name) if valid_name(name) else None
-        data = await asyncio.to_thread(_read_file, found[0]) if found else None
+        data = await asyncio.to_thread(read_file, found[0]) if found else None
         if found is None or data is None:
             why = f"no recorded media {name!r} in {len(self.library.cassettes)} cassette(s)"
             if found is not None:
@@ -306,86 +313,6 @@ class CassetteApp:
             self._stores = None
         if self.observer is not None:
             self.observer.close()
-
-
-# ---------------------------------------------------------------------------------------------
-# Requests over ASGI
-
-
-async def _read_body(receive: Any, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, f"request body exceeds the {limit}-byte limit", param="body")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def write_refusal(scope: dict[str, Any], token: str | None) -> ApiError | None:
-    """Why a control write is refused (None: it is not): the control token when one is set (Bearer or
-    `x-mock-token`, as the emulator's control API takes it), and no cross-site browser page."""
-    headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope.get("headers", [])}
-    if token:
-        scheme, _, bearer = headers.get("authorization", "").partition(" ")
-        given = [bearer.strip()] if scheme.lower() == "bearer" else []
-        given.append(headers.get("x-mock-token", "").strip())
-        if not any(hmac.compare_digest(g.encode(), token.encode()) for g in given if g):
-            return ApiError(401, "the control API needs the control token (Authorization: Bearer or x-mock-token)")
-    site = headers.get("sec-fetch-site", "").lower()
-    origin = headers.get("origin")
-    if (site and site not in ("same-origin", "none")) or (
-        origin is not None and urlsplit(origin).netloc.lower() != headers.get("host", "").lower()
-    ):
-        return ApiError(403, "cross-origin writes to the control API are refused", param="Origin")
-    return None
-
-
-def _replay_receive(body: bytes, receive: Any) -> Any:
-    sent = False
-
-    async def again() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        message: dict[str, Any] = await receive()
-        return message
-
-    return again
-
-
-def _read_file(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None
-
-
-def _raw_path(scope: dict[str, Any]) -> str:
-    raw = scope.get("raw_path")
-    return raw.decode("latin-1") if raw else str(scope["path"])
-
-
-def incoming_request(scope: dict[str, Any], body: bytes) -> RecordedRequest:
-    """The ASGI request as a `RecordedRequest` (its URI as the client addressed it)."""
-    headers: dict[str, list[str]] = {}
-    for name, value in scope.get("headers", []):
-        headers.setdefault(name.decode("latin-1"), []).append(value.decode("latin-1"))
-    host = (headers.get("host") or [""])[0]
-    if not host and scope.get("server"):
-        host = f"{scope['server'][0]}:{scope['server'][1]}"
-    query = scope.get("query_string", b"").decode("latin-1")
-    uri = f"{scope.get('scheme', 'http')}://{host or 'localhost'}{_raw_path(scope)}" + (f"?{query}" if query else "")
-    has_body = bool(body) or scope["method"] not in ("GET", "HEAD", "DELETE", "OPTIONS")
-    return RecordedRequest(scope["method"], uri, headers, body if has_body else None)
 
 
 # ---------------------------------------------------------------------------------------------

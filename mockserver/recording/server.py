@@ -213,7 +213,7 @@ class CassetteApp:
             "recording_to": str(self.recording_path) if self.recording_path else None,
             "media_files": len(self.library.media_files),
             "media_not_recorded": [str(p) for p in self.library.media_off],
-            "store": self.settings.store if self.book.shared else "memory",
+            "shared": self.book.shared,  # plays and misses kept in a store other processes share
             **(await self.book.summary()),
         }
         await JSONAnswer(payload)(scope, receive, send)
@@ -251,9 +251,13 @@ class CassetteApp:
         faults without their hit counts and its journal without its requests."""
         refusal = write_refusal(scope, self.settings.control_token)
         if refusal is None:
-            body = await read_body(receive, self.settings.control_max_bytes)
-            if body.strip() not in (b"", b"{}"):
-                refusal = ApiError(400, "rewind takes no body (or {})", param="body")
+            try:
+                body = await read_body(receive, self.settings.control_max_bytes)
+            except ApiError as err:
+                refusal = err
+            else:
+                if body.strip() not in (b"", b"{}"):
+                    refusal = ApiError(400, "rewind takes no body (or {})", param="body")
         if refusal is not None:
             await error_response(openai_envelope, refusal)(scope, receive, send)
             return

@@ -134,7 +134,7 @@ def test_two_replay_apps_on_one_store_replay_as_one_server(cassettes: Path, stor
         return
     with served(create_replay_app(settings), create_replay_app(settings)) as (a, b):
         check_one_server(a, b)
-        assert a.get("/__mock/cassettes").json()["store"] == store_url
+        assert a.get("/__mock/cassettes").json()["shared"] is True
 
 
 def test_apps_sharing_one_state_in_a_process_replay_as_one_server(cassettes: Path) -> None:
@@ -148,7 +148,7 @@ def test_apps_with_their_own_memory_stores_replay_on_their_own(cassettes: Path) 
     settings = Settings(cassettes=str(cassettes))
     with served(create_replay_app(settings), create_replay_app(settings)) as (a, b):
         assert [answer_of(c) for c in (a, b, a, b)] == ["A1", "A1", "A2", "A2"]
-        assert a.get("/__mock/cassettes").json()["store"] == "memory"
+        assert a.get("/__mock/cassettes").json()["shared"] is False
 
 
 def test_rewind_refuses_without_the_control_token_and_from_other_sites(cassettes: Path) -> None:
@@ -161,6 +161,8 @@ def test_rewind_refuses_without_the_control_token_and_from_other_sites(cassettes
         assert cross.status_code == 403 and "cross-origin" in cross.text
         body = client.post("/__mock/cassettes/rewind", headers={"x-mock-token": "tok"}, json={"all": True})
         assert body.status_code == 400 and "no body" in body.text
+        huge = client.post("/__mock/cassettes/rewind", headers={"x-mock-token": "tok"}, content=b" " * 10_000_000)
+        assert huge.status_code == 413
         assert answer_of(client) == "A2"  # nothing was rewound
         ok = client.post("/__mock/cassettes/rewind", headers={"Authorization": "Bearer tok"})
         assert ok.status_code == 200 and answer_of(client) == "A1"

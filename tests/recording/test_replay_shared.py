@@ -168,8 +168,10 @@ def test_rewind_refuses_without_the_control_token_and_from_other_sites(cassettes
         assert ok.status_code == 200 and answer_of(client) == "A1"
 
 
-def test_rewind_with_the_emulator_behind_resets_it_and_its_reset_rewinds_the_replay(cassettes: Path) -> None:
-    settings = Settings(cassettes=str(cassettes), fallback="emulate")
+def test_rewind_with_the_emulator_behind_resets_it_and_its_reset_rewinds_the_replay(
+    cassettes: Path, store_url: str
+) -> None:
+    settings = Settings(cassettes=str(cassettes), fallback="emulate", store=store_url)
     app = create_replay_app(settings)
     with served(app) as (client,):
         client.headers["Authorization"] = "Bearer sk-test"

@@ -10,7 +10,9 @@ today's behaviour, at today's speed. `SharedBook` keeps the same things in a `Sh
   answer recorded for that key), so one `hits` read lists every played interaction and how often;
 - fallbacks and misses: hits of kind `replay`; each miss is kept as a value of space `replay.misses`
   under the number `begin` gave it (values are bounded by the store: the newest misses are kept);
-- a rewind: `reset()`, which clears the whole store's shared state (see `CassetteApp.rewind`).
+- a rewind (`POST /__mock/cassettes/rewind`): `reset()`, which clears the whole store's shared state —
+  with `--fallback emulate` the emulator's too, so the endpoint resets the emulator as well, and the
+  emulator's own reset rewinds the replay (see `CassetteApp._rewind`).
 
 A key id is a digest of the match key's `repr`, stable across processes and hosts as long as they
 load the same cassettes (paths may differ).

@@ -35,8 +35,9 @@ if TYPE_CHECKING:  # the names __getattr__ hands out, typed for checkers (re-exp
     )
     from mockserver.recording.matchers import MATCHERS  # noqa: F401
     from mockserver.recording.modes import RecordMode  # noqa: F401
+    from mockserver.recording.plays import Miss, Stats  # noqa: F401
     from mockserver.recording.report import Drift, Report  # noqa: F401
-    from mockserver.recording.server import CassetteApp, Miss, Stats, create_proxy_app, create_replay_app  # noqa: F401
+    from mockserver.recording.server import CassetteApp, create_proxy_app, create_replay_app  # noqa: F401
     from mockserver.recording.verify import verify_paths  # noqa: F401
 
 _EXPORTS = {
@@ -51,8 +52,8 @@ _EXPORTS = {
     "MATCHERS": "matchers",
     "RecordMode": "modes",
     "CassetteApp": "server",
-    "Stats": "server",
-    "Miss": "server",
+    "Stats": "plays",
+    "Miss": "plays",
     "create_proxy_app": "server",
     "create_replay_app": "server",
     "Drift": "report",

@@ -8,7 +8,7 @@ A miss looks for the nearest recorded requests — same path first — and says 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +163,16 @@ class CassetteLibrary:
             entry.played = True
             return entry
         return slot.entries[-1]
+
+    def recorded(self, key: tuple[Hashable, ...]) -> Entry | list[Entry] | None:
+        """What was recorded for `key`: its one Entry, its entries in recorded order, or None."""
+        slot = self._slots.get(key)
+        return slot.entries if isinstance(slot, _Slot) else slot
+
+    def grouped(self) -> Iterator[tuple[tuple[Hashable, ...], list[Entry]]]:
+        """Every match key with its entries in recorded order."""
+        for key, slot in self._slots.items():
+            yield key, slot.entries if isinstance(slot, _Slot) else [slot]
 
     def rewind(self) -> None:
         """Play every interaction from the start again."""

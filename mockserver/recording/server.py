@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
@@ -24,13 +23,22 @@ import httpx
 from mockserver.answers import JSONAnswer
 from mockserver.contracts import Contracts, load_contracts
 from mockserver.errors import ApiError, error_response, openai_envelope
-from mockserver.recording.cassettes import CASSETTE_SUFFIXES, Cassette, RecordedRequest, cassette_files, load_cassette
+from mockserver.recording.asgi_io import (
+    incoming_request,
+    raw_path,
+    read_body,
+    read_file,
+    replay_receive,
+    write_refusal,
+)
+from mockserver.recording.cassettes import CASSETTE_SUFFIXES, Cassette, cassette_files, load_cassette
 from mockserver.recording.filters import RedactionRules, request_filter
 from mockserver.recording.library import CassetteLibrary, describe_candidates, describe_miss
 from mockserver.recording.matchers import MatchOptions, check_match_on
 from mockserver.recording.media import MEDIA_ROUTE, MediaLimits, media_base, valid_name
 from mockserver.recording.media_capture import MediaRecorder
 from mockserver.recording.modes import Plan, RecordMode, plan_for
+from mockserver.recording.plays import Book, LocalBook, Miss, SharedBook, Stats
 from mockserver.recording.proxy import CALLBACK_PATH, Forwarder, RecordingTarget
 from mockserver.recording.replay import (
     EnvelopeFinder,
@@ -41,40 +49,14 @@ from mockserver.recording.replay import (
     with_media_links,
 )
 from mockserver.settings import Settings
+from mockserver.stores import SharedState, Stores, open_store, parse_store_url
 from mockserver.version import __version__
 
 log = logging.getLogger("mockserver.recording")
 
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 DEFAULT_CASSETTE_NAME = "recorded.yaml"
-
-
-@dataclasses.dataclass
-class Miss:
-    """A request nothing recorded matched, and why."""
-
-    method: str
-    path: str
-    explanation: str
-    nearest: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-
-
-@dataclasses.dataclass
-class Stats:
-    """What a `CassetteApp` did: answers replayed, interactions recorded, requests missed or handed on."""
-
-    played: int = 0
-    recorded: int = 0
-    fallbacks: int = 0
-    misses: list[Miss] = dataclasses.field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "played": self.played,
-            "recorded": self.recorded,
-            "fallbacks": self.fallbacks,
-            "misses": [dataclasses.asdict(m) for m in self.misses],
-        }
+REWIND_PATH = "/__mock/cassettes/rewind"
 
 
 def recording_path(cassettes: str | Path) -> Path:
@@ -96,7 +78,11 @@ class CassetteApp:
         mode: RecordMode,
         forwarder: Forwarder | None = None,
         fallback_app: ASGIApp | None = None,
+        shared: SharedState | None = None,
+        stores: Stores | None = None,
     ) -> None:
+        """`shared`: where plays and misses are kept when other apps share them (see `plays`; None: in
+        this app); `stores`: what was opened for this app alone, closed with it."""
         self.settings = settings
         self.speed = replay_speed(settings)  # 0: recorded answers go out at once
         self.library = library
@@ -106,10 +92,21 @@ class CassetteApp:
         self.forwarder = forwarder
         self.fallback_app = fallback_app
         self.stats = Stats()
+        self.book: Book = LocalBook(library, self.stats) if shared is None else SharedBook(library, shared, self.stats)
+        self._stores = stores
+        emulator = self.emulator
+        if emulator is not None:
+            # The emulator's reset clears the store it shares with us: forget our own positions with it.
+            emulator.on_reset.append(self.book.forget)
         # Told of each request's outcome, `observer.event(kind, method, path)` (e.g. `RecordProgress`).
         self.observer: Any = None
         self.family = EnvelopeFinder(contracts)
         self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def emulator(self) -> Any:
+        """The fallback emulator's `MockState` (None without `--fallback emulate` or another emulator)."""
+        return getattr(getattr(self.fallback_app, "state", None), "mock", None)
 
     @property
     def recording_path(self) -> Path | None:
@@ -133,14 +130,15 @@ class CassetteApp:
             await self._control(scope, receive, send)
             return
         try:
-            body = await _read_body(receive, self.settings.max_body_bytes)
+            body = await read_body(receive, self.settings.max_body_bytes)
         except ApiError as err:
             await error_response(self.family(scope["method"], path), err)(scope, receive, send)
             return
         request = incoming_request(scope, body)
         if self.plan.replay:
             key = self.library.key_of(request)
-            entry = self.library.take(key)
+            book = self.book
+            entry = await book.take(key) if book.shared else self.library.take(key)
             if entry is not None:
                 self.stats.played += 1
                 if self.observer is not None:
@@ -154,21 +152,26 @@ class CassetteApp:
                     self._spawn(deliver_callbacks(entry.callbacks, recorded, request, speed, base))
                 return
         if self.forwarder is not None and self.plan.record:
-            await self.forwarder.forward(request, _raw_path(scope), scope, receive, send)
+            await self.forwarder.forward(request, raw_path(scope), scope, receive, send)
             self.stats.recorded += 1
             if self.observer is not None:
                 self.observer.event("recorded", request.method, request.path)
             return
         if self.fallback_app is not None:
             self.stats.fallbacks += 1
+            if self.book.shared:
+                await self.book.fell_back()
             if self.observer is not None:
                 self.observer.event("fallback", request.method, request.path)
-            await self.fallback_app(scope, _replay_receive(body, receive), send)
+            await self.fallback_app(scope, replay_receive(body, receive), send)
             return
         key = self.library.key_of(request)
         candidates = self.library.nearest(request, key)
         explanation = describe_miss(request, candidates, self.library)
-        self.stats.misses.append(Miss(request.method, request.path, explanation, describe_candidates(candidates)))
+        miss = Miss(request.method, request.path, explanation, describe_candidates(candidates))
+        self.stats.misses.append(miss)
+        if self.book.shared:
+            await self.book.missed(miss)
         log.warning("%s", explanation)
         if self.observer is not None:
             self.observer.event("missed", request.method, request.path)
@@ -185,12 +188,15 @@ class CassetteApp:
             await self._media(scope, receive, send, path[len(MEDIA_ROUTE) :])
             return
         if path.startswith(CALLBACK_PATH) and scope["method"] == "POST" and self.forwarder is not None:
-            body = await _read_body(receive, self.settings.max_body_bytes)
+            body = await read_body(receive, self.settings.max_body_bytes)
             token = path[len(CALLBACK_PATH) :]
             await self.forwarder.handle_callback(token, incoming_request(scope, body), scope, receive, send)
             return
         if scope["method"] == "GET" and path in ("/__mock/ui", "/__mock/cassettes/interactions"):
-            await self._dashboard(path)(scope, receive, send)
+            await (await self._dashboard(path))(scope, receive, send)
+            return
+        if scope["method"] == "POST" and path == REWIND_PATH:
+            await self._rewind(scope, receive, send)
             return
         if scope["method"] != "GET" or path not in ("/__mock/cassettes", "/__mock/health"):
             err = ApiError(404, f"Invalid URL ({scope['method']} {path})", code="not_found")
@@ -207,11 +213,12 @@ class CassetteApp:
             "recording_to": str(self.recording_path) if self.recording_path else None,
             "media_files": len(self.library.media_files),
             "media_not_recorded": [str(p) for p in self.library.media_off],
-            **self.stats.as_dict(),
+            "shared": self.book.shared,  # plays and misses kept in a store other processes share
+            **(await self.book.summary()),
         }
         await JSONAnswer(payload)(scope, receive, send)
 
-    def _dashboard(self, path: str) -> Any:
+    async def _dashboard(self, path: str) -> Any:
         """The dashboard page (its cassettes view, plus the emulator's views with `--fallback emulate`),
         or the interactions it lists."""
         if path == "/__mock/ui":
@@ -231,16 +238,40 @@ class CassetteApp:
                 "method": entry.interaction.request.method,
                 "path": entry.interaction.request.path,
                 "status": entry.status,
-                "played": entry.played,
+                "played": played,
             }
-            for entry in self.library.entries
+            for entry, played in zip(self.library.entries, await self.book.played(), strict=True)
         ]
         return JSONAnswer({"interactions": listed, "count": len(listed)})
+
+    async def _rewind(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """`POST /__mock/cassettes/rewind`: play every interaction from the start again, in every process
+        sharing the store. With an emulator behind the replay (`--fallback emulate`) the emulator is reset
+        too: both keep their state in the one store, and resetting it halfway would leave the emulator's
+        faults without their hit counts and its journal without its requests."""
+        refusal = write_refusal(scope, self.settings.control_token)
+        if refusal is None:
+            try:
+                body = await read_body(receive, self.settings.control_max_bytes)
+            except ApiError as err:
+                refusal = err
+            else:
+                if body.strip() not in (b"", b"{}"):
+                    refusal = ApiError(400, "rewind takes no body (or {})", param="body")
+        if refusal is not None:
+            await error_response(openai_envelope, refusal)(scope, receive, send)
+            return
+        emulator = self.emulator
+        if emulator is not None:
+            await emulator.reset()  # resets its store, then its hooks call `book.forget`
+        if emulator is None or (isinstance(self.book, SharedBook) and self.book.state is not emulator.shared):
+            await self.book.rewind()
+        await JSONAnswer({"rewound": True, "emulator_reset": emulator is not None})(scope, receive, send)
 
     async def _media(self, scope: dict[str, Any], receive: Any, send: Any, name: str) -> None:
         """A stored media file, byte for byte, with its recorded content type."""
         found = self.library.media_files.get(name) if valid_name(name) else None
-        data = await asyncio.to_thread(_read_file, found[0]) if found else None
+        data = await asyncio.to_thread(read_file, found[0]) if found else None
         if found is None or data is None:
             why = f"no recorded media {name!r} in {len(self.library.cassettes)} cassette(s)"
             if found is not None:
@@ -280,69 +311,12 @@ class CassetteApp:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.forwarder is not None:
             await self.forwarder.aclose()
+        if self._stores is not None:
+            await self._stores.shared.close()
+            self._stores.tasks.close()
+            self._stores = None
         if self.observer is not None:
             self.observer.close()
-
-
-# ---------------------------------------------------------------------------------------------
-# Requests over ASGI
-
-
-async def _read_body(receive: Any, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, f"request body exceeds the {limit}-byte limit", param="body")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replay_receive(body: bytes, receive: Any) -> Any:
-    sent = False
-
-    async def again() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        message: dict[str, Any] = await receive()
-        return message
-
-    return again
-
-
-def _read_file(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None
-
-
-def _raw_path(scope: dict[str, Any]) -> str:
-    raw = scope.get("raw_path")
-    return raw.decode("latin-1") if raw else str(scope["path"])
-
-
-def incoming_request(scope: dict[str, Any], body: bytes) -> RecordedRequest:
-    """The ASGI request as a `RecordedRequest` (its URI as the client addressed it)."""
-    headers: dict[str, list[str]] = {}
-    for name, value in scope.get("headers", []):
-        headers.setdefault(name.decode("latin-1"), []).append(value.decode("latin-1"))
-    host = (headers.get("host") or [""])[0]
-    if not host and scope.get("server"):
-        host = f"{scope['server'][0]}:{scope['server'][1]}"
-    query = scope.get("query_string", b"").decode("latin-1")
-    uri = f"{scope.get('scheme', 'http')}://{host or 'localhost'}{_raw_path(scope)}" + (f"?{query}" if query else "")
-    has_body = bool(body) or scope["method"] not in ("GET", "HEAD", "DELETE", "OPTIONS")
-    return RecordedRequest(scope["method"], uri, headers, body if has_body else None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -383,11 +357,17 @@ def _media_recorder(settings: Settings, cassette: Cassette) -> MediaRecorder | N
 
 
 def create_replay_app(
-    settings: Settings, fallback_app: ASGIApp | None = None, *, contracts: Contracts | None = None
+    settings: Settings,
+    fallback_app: ASGIApp | None = None,
+    *,
+    contracts: Contracts | None = None,
+    shared: SharedState | None = None,
 ) -> CassetteApp:
     """Serve the cassettes under `settings.cassettes`; never call an upstream.
 
-    A miss goes to `fallback_app` when given — or, with `settings.fallback == "emulate"`, to the
+    Plays and misses are kept in `shared` when given (apps sharing it replay as one), else in the shared
+    state of `settings.store` when that is shared by processes, else in the app. A miss goes to
+    `fallback_app` when given — or, with `settings.fallback == "emulate"`, to the
     emulator — and otherwise answers a 404 in the family's envelope that explains it.
     """
     _check_fallback(settings)
@@ -397,6 +377,9 @@ def create_replay_app(
 
         fallback_app = create_app(settings, contracts=contracts)
     library = _library(settings, (load_cassette(p) for p in cassette_files(settings.cassettes)))
+    stores = None
+    if shared is None:
+        shared, stores = _replay_state(settings, fallback_app)
     return CassetteApp(
         settings,
         library,
@@ -404,7 +387,25 @@ def create_replay_app(
         plan=Plan(replay=True, record=False),
         mode=RecordMode.NONE,
         fallback_app=fallback_app,
+        shared=shared,
+        stores=stores,
     )
+
+
+def _replay_state(settings: Settings, fallback_app: ASGIApp | None) -> tuple[SharedState | None, Stores | None]:
+    """Where a replay server keeps its plays and misses: nowhere but the process with `--store memory`;
+    else the store's shared state — the emulator's own when it falls back to one on the same store (one
+    connection, one reset) — and the stores opened for it alone, if any."""
+    if parse_store_url(settings.store)[0] == "memory":
+        return None, None
+    mock = getattr(getattr(fallback_app, "state", None), "mock", None)
+    if mock is not None and mock.settings.store == settings.store:
+        return (mock.shared if mock.shared.shared else None), None
+    stores = open_store(settings.store)
+    if not stores.shared.shared:  # a store whose shared state lives in each process: keep plays here
+        stores.tasks.close()
+        return None, None
+    return stores.shared, stores
 
 
 def create_proxy_app(

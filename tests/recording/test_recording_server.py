@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from mockserver.contracts import Contracts
 from mockserver.recording import create_proxy_app, create_replay_app
-from mockserver.recording.server import incoming_request
+from mockserver.recording.asgi_io import incoming_request
 from mockserver.settings import Settings
 from tests.recording.recording_helpers import JSON, FakeGateway, chat_body
 

@@ -313,7 +313,7 @@ class CassetteApp:
             await self.forwarder.aclose()
         if self._stores is not None:
             await self._stores.shared.close()
-            self._stores.tasks.close()
+            await self._stores.tasks.close()
             self._stores = None
         if self.observer is not None:
             self.observer.close()
@@ -401,10 +401,7 @@ def _replay_state(settings: Settings, fallback_app: ASGIApp | None) -> tuple[Sha
     mock = getattr(getattr(fallback_app, "state", None), "mock", None)
     if mock is not None and mock.settings.store == settings.store:
         return (mock.shared if mock.shared.shared else None), None
-    stores = open_store(settings.store)
-    if not stores.shared.shared:  # a store whose shared state lives in each process: keep plays here
-        stores.tasks.close()
-        return None, None
+    stores = open_store(settings.store)  # sqlite and redis: shared by every process on them
     return stores.shared, stores
 
 

@@ -3,13 +3,12 @@
 Two replay apps on one store answer a request recorded three times (A1, A2, A3) called alternately on
 each: every answer comes once, in recorded order, and both report the same plays and misses. The
 variants: `memory` (one app, the default and today's behaviour), a `MemoryState` two in-process apps
-share (the shared path without a server), `sqlite` and `redis` (skipped until their `SharedState`
-lands: then they run unmodified), and two `mockserver replay` processes on one sqlite file.
+share (the shared path without a server), `sqlite`, `redis` (a real server), and two `mockserver replay`
+processes on one sqlite file.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import subprocess
@@ -26,7 +25,6 @@ import pytest
 from mockserver.recording.cassettes import Cassette, Interaction, RecordedRequest, RecordedResponse, save_cassette
 from mockserver.recording.server import create_replay_app
 from mockserver.settings import Settings
-from mockserver.stores import open_store
 from mockserver.stores.memory_state import MemoryState
 from mockserver.testing import free_port, serve_in_thread
 from tests.redis_server import redis_server, redis_url  # noqa: F401  (fixtures)
@@ -34,7 +32,6 @@ from tests.redis_server import redis_server, redis_url  # noqa: F401  (fixtures)
 ROOT = Path(__file__).resolve().parents[2]
 CHAT = "https://api.yescale.io/v1/chat/completions"
 ASKED = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "again?"}]}
-NOT_SHARED = "sqlite/redis SharedState not merged yet"
 
 
 def chat(answer: str) -> Interaction:
@@ -58,25 +55,10 @@ def cassettes(tmp_path: Path) -> Path:
 
 @pytest.fixture(params=["memory", "sqlite", "redis"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A `--store` URL; sqlite and redis skip while their shared state is still per process."""
+    """A `--store` URL of each kind (redis: a real server, a prefix of the test's own)."""
     if request.param == "memory":
         return "memory"
-    url = f"sqlite:///{tmp_path / 'replay.db'}" if request.param == "sqlite" else request.getfixturevalue("redis_url")
-    skip_unless_shared(url)
-    return url
-
-
-def skip_unless_shared(url: str) -> None:
-    try:
-        stores = open_store(url)
-    except ValueError as exc:  # `open_store` does not take the URL (yet)
-        pytest.skip(f"{NOT_SHARED} ({exc})")
-    try:
-        if isinstance(stores.shared, MemoryState):
-            pytest.skip(NOT_SHARED)
-    finally:
-        asyncio.run(stores.shared.close())
-        stores.tasks.close()
+    return f"sqlite:///{tmp_path / 'replay.db'}" if request.param == "sqlite" else request.getfixturevalue("redis_url")
 
 
 def answer_of(client: httpx.Client) -> str:
@@ -236,7 +218,6 @@ def replay_processes(*argv: tuple[str, ...]) -> Iterator[list[httpx.Client]]:
 
 def test_two_replay_processes_with_workers_on_one_sqlite_file_replay_as_one(cassettes: Path, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'replay.db'}"
-    skip_unless_shared(url)
     common = ("--cassettes", str(cassettes), "--store", url)
     with replay_processes((*common, "--workers", "2"), common) as (a, b):
         check_one_server(a, b)

@@ -6,6 +6,12 @@ before serving (in this process), so a setting that only fails when used — a s
 store — is one line too, never uvicorn's traceback. With several workers each process rebuilds the app
 from the settings serialized into the environment (`settings_from_env`).
 
+Workers must share one emulator's state, so `--workers N` (N > 1) never runs N separate memory stores:
+with `memory` (the default, or typed) the server makes a sqlite file in a private temporary folder
+(mode 0700), hands it to every worker, and removes the folder at exit (Ctrl-C and SIGTERM included).
+The second startup line says which store is in use. A `redis://` store is pinged before anything is
+built, so an unreachable Redis is one line too.
+
 uvicorn's httptools protocol reads request heads of any size and count, and a connection that has
 sent half a request waits forever (the keep-alive timer only runs between requests). `LimitedHttp`
 adds what a public-facing server needs: a head larger than `max_header_bytes` or with more than
@@ -23,9 +29,15 @@ import errno
 import ipaddress
 import json
 import os
+import shutil
+import signal
 import socket
 import sys
+import tempfile
+import threading
+import urllib.parse
 from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol  # uvicorn[standard] brings httptools
@@ -105,14 +117,18 @@ def build(app_factory: str, settings: Settings) -> Any:
 
 
 def serve(app_factory: str, settings: Settings) -> int:
-    """Bind, build, say where it listens, then serve until interrupted."""
+    """Bind, build, say where it listens and which store it uses, then serve until interrupted."""
     import uvicorn
 
     sock = bind(settings.host, settings.port)
+    settings, private_folder, store_line = choose_store(settings)
+    restore = _interrupt_on_sigterm() if private_folder else None
     try:
         real_port = int(sock.getsockname()[1])
         settings = settings.replace(port=real_port)
         workers = settings.workers if settings.workers > 1 else 1
+        if settings.store.startswith(("redis://", "rediss://")):
+            check_redis_reachable(settings.store)
         app: Any = app_factory if workers > 1 else build(app_factory, settings)
         if workers > 1:
             build(app_factory, settings)  # check it can be built before the workers try
@@ -127,18 +143,88 @@ def serve(app_factory: str, settings: Settings) -> int:
         )
         host = f"[{settings.host}]" if ":" in settings.host else settings.host
         print(f"mockserver listening on http://{host}:{real_port}", file=sys.stderr, flush=True)
+        print(f"mockserver {store_line}", file=sys.stderr, flush=True)
         for warning in startup_warnings(settings):
             print(f"mockserver: warning: {warning}", file=sys.stderr, flush=True)
         server = uvicorn.Server(config)
         if workers > 1:
             from uvicorn.supervisors import Multiprocess
 
-            Multiprocess(config, sockets=[sock]).run()
+            Multiprocess(config, sockets=[sock]).run()  # returns once every worker has exited
         else:
             server.run(sockets=[sock])
     finally:
         sock.close()
+        if restore is not None:
+            restore()
+        if private_folder:
+            shutil.rmtree(private_folder, ignore_errors=True)
     return 0
+
+
+PRIVATE_STORE_FILE = "store.sqlite"
+
+
+def choose_store(settings: Settings) -> tuple[Settings, str | None, str]:
+    """The settings to serve with, the private folder to remove at exit (or None), and the startup line.
+
+    Several workers on the memory store would be several emulators behind one port (a fault posted to
+    one worker, a task on another), so they get a sqlite file of their own instead: in a folder only
+    this user can open (`mkdtemp` makes it 0700), since the store holds keys and request bodies.
+    """
+    if settings.workers > 1 and settings.store in ("", "memory", "memory://"):
+        folder = tempfile.mkdtemp(prefix="mockserver-store-")
+        path = os.path.join(folder, PRIVATE_STORE_FILE)
+        line = (
+            f"store: sqlite file {path}, private to this server and shared by its {settings.workers} workers"
+            " (a memory store lives in one process); removed at exit"
+        )
+        return settings.replace(store=f"sqlite:///{path}"), folder, line
+    if settings.store in ("", "memory", "memory://"):
+        return settings, None, "store: memory (this process only)"
+    return settings, None, f"store: {shown_store(settings.store)}"
+
+
+def shown_store(url: str) -> str:
+    """A store URL fit to print: a Redis password is left out."""
+    if not url.startswith(("redis://", "rediss://")):
+        return url
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+
+
+def check_redis_reachable(url: str, timeout: float = 3.0) -> None:
+    """Ping the Redis a `--store redis://` URL names; `ServeError` in one line when it cannot be used."""
+    import redis
+
+    from mockserver.stores.redis_link import RedisUrlError, parse_redis_url
+
+    try:
+        client_url, _ = parse_redis_url(url)
+    except RedisUrlError as exc:
+        raise ServeError(str(exc), 2) from None
+    client = redis.Redis.from_url(client_url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        # redis-py's own text says what failed ("Error 111 connecting to h:p. Connection refused.")
+        raise ServeError(f"--store {shown_store(url)}: Redis cannot be used ({exc})") from None
+    finally:
+        client.close()
+
+
+def _interrupt_on_sigterm() -> Callable[[], None] | None:
+    """Until uvicorn installs its own handlers, SIGTERM ends `serve` like Ctrl-C, so `finally` runs and
+    the private store is removed; returns what puts the previous handler back (None off the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 LIMITS_ENV = "MOCKSERVER__HTTP_LIMITS"

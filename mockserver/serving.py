@@ -224,7 +224,11 @@ def _interrupt_on_sigterm() -> Callable[[], None] | None:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, interrupt)
-    return lambda: signal.signal(signal.SIGTERM, previous)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore
 
 
 LIMITS_ENV = "MOCKSERVER__HTTP_LIMITS"

@@ -35,9 +35,9 @@ def _socket_inode(server_port: int, client_port: int) -> int | None:
             for line in Path(table).read_text().splitlines()[1:]:
                 fields = line.split()
                 local, remote, state, inode = fields[1], fields[2], fields[3], fields[9]
-                if state == "01" and int(local.rsplit(":", 1)[1], 16) == server_port:
-                    if int(remote.rsplit(":", 1)[1], 16) == client_port:
-                        return int(inode)
+                ports = (int(local.rsplit(":", 1)[1], 16), int(remote.rsplit(":", 1)[1], 16))
+                if state == "01" and ports == (server_port, client_port):
+                    return int(inode)
     return None
 
 

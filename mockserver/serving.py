@@ -121,9 +121,11 @@ def serve(app_factory: str, settings: Settings) -> int:
     import uvicorn
 
     sock = bind(settings.host, settings.port)
-    settings, private_folder, store_line = choose_store(settings)
-    restore = _interrupt_on_sigterm() if private_folder else None
+    private_folder: str | None = None
+    restore: Callable[[], None] | None = None
     try:
+        settings, private_folder, store_line = choose_store(settings)
+        restore = _interrupt_on_sigterm() if private_folder else None
         real_port = int(sock.getsockname()[1])
         settings = settings.replace(port=real_port)
         workers = settings.workers if settings.workers > 1 else 1
@@ -173,7 +175,13 @@ def choose_store(settings: Settings) -> tuple[Settings, str | None, str]:
     this user can open (`mkdtemp` makes it 0700), since the store holds keys and request bodies.
     """
     if settings.workers > 1 and settings.store in ("", "memory", "memory://"):
-        folder = tempfile.mkdtemp(prefix="mockserver-store-")
+        try:
+            folder = tempfile.mkdtemp(prefix="mockserver-store-")
+        except OSError as exc:
+            raise ServeError(
+                f"--workers {settings.workers}: cannot make a private store in {tempfile.gettempdir()}"
+                f" ({exc.strerror or exc}); set TMPDIR, or pass --store sqlite:///PATH"
+            ) from None
         path = os.path.join(folder, PRIVATE_STORE_FILE)
         line = (
             f"store: sqlite file {path}, private to this server and shared by its {settings.workers} workers"

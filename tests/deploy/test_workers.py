@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.serving import choose_store
+from mockserver.serving import ServeError, choose_store
 from mockserver.settings import Settings
 from tests.deploy.workers import one_connection_per_worker
 from tests.tasks.helpers import AUTH, ServerProcess
@@ -113,3 +113,14 @@ def test_the_private_folder_is_removed_when_the_workers_cannot_start(tmp_path: P
     server.stop()
     assert err.count("\n") == 1 and "bad.json" in err and "Traceback" not in err, err
     assert not list(tmp_path.glob("mockserver-store-*")), "private store left behind"
+
+
+def test_no_room_for_a_private_store_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(**kw: object) -> str:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("tempfile.mkdtemp", refuse)
+    with pytest.raises(ServeError) as caught:
+        choose_store(Settings(workers=2))
+    assert str(caught.value).startswith("--workers 2: cannot make a private store in ")
+    assert str(caught.value).endswith("(Permission denied); set TMPDIR, or pass --store sqlite:///PATH")

@@ -62,7 +62,7 @@ def worker_of(connection: http.client.HTTPConnection, server_pid: int) -> int | 
 
 
 def one_connection_per_worker(
-    port: int, server_pid: int, workers: int, *, headers: dict[str, str], tries: int = 60
+    port: int, server_pid: int, workers: int, *, headers: dict[str, str], tries: int = 200
 ) -> dict[int, http.client.HTTPConnection]:
     """Open keep-alive connections until each of `workers` worker processes holds one; the extras are closed."""
     found: dict[int, http.client.HTTPConnection] = {}

@@ -40,7 +40,11 @@ def add_emulator_flags(parser: argparse.ArgumentParser) -> None:
     _flag(parser, "--start-time", dest="start_time", type=float, help="unix time the virtual clock starts at")
     _flag(parser, "--api-key", dest="api_key", action="append", help="accepted key (repeatable; default: any)")
     _flag(parser, "--keys", help="JSON file of gateway keys with quota, expiry, models and rate limits")
-    _flag(parser, "--store", help="task store: memory or sqlite:///PATH (default memory)")
+    _flag(
+        parser,
+        "--store",
+        help="where state lives: memory, sqlite:///PATH or redis://HOST:PORT/DB?prefix=NAME (default memory)",
+    )
     _flag(parser, "--stubs", help="folder of *.json content stubs loaded at start and on reset")
     _flag(
         parser,
@@ -59,7 +63,12 @@ def add_emulator_flags(parser: argparse.ArgumentParser) -> None:
     _flag(parser, "--model", dest="models", action="append", help="extra model id to serve (repeatable)")
     _flag(parser, "--notify-hook", dest="notify_hook", help="callback URL for every task (besides per-task hooks)")
     _flag(parser, "--public-url", dest="public_url", help="base URL of the media links handed out")
-    _flag(parser, "--workers", type=int, help="worker processes (use a sqlite store to share tasks)")
+    _flag(
+        parser,
+        "--workers",
+        type=int,
+        help="worker processes; with the memory store they share a private sqlite file, removed at exit",
+    )
     _flag(parser, "--max-body-bytes", dest="max_body_bytes", type=int, help="largest request body accepted")
     _flag(parser, "--mj-concurrency", dest="mj_concurrency", type=int, help="Midjourney jobs run at once")
     _flag(parser, "--banned-word", dest="banned_words", action="append", help="word Midjourney refuses (repeatable)")

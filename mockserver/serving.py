@@ -1,4 +1,4 @@
-"""Serving an app with uvicorn: the socket bound first, and limits on what one connection may cost.
+"""Serving an app with uvicorn: the socket bound first, the app built, the store chosen, then uvicorn.
 
 The socket is bound before uvicorn starts: a port in use is one line and exit 1, port 0 picks a free
 port, and "listening on" is printed only once the socket listens, with the real port. The app is built
@@ -6,31 +6,33 @@ before serving (in this process), so a setting that only fails when used — a s
 store — is one line too, never uvicorn's traceback. With several workers each process rebuilds the app
 from the settings serialized into the environment (`settings_from_env`).
 
-uvicorn's httptools protocol reads request heads of any size and count, and a connection that has
-sent half a request waits forever (the keep-alive timer only runs between requests). `LimitedHttp`
-adds what a public-facing server needs: a head larger than `max_header_bytes` or with more than
-`max_headers` fields is answered 431 and closed, and a head not complete within `request_timeout`
-seconds is answered 408 and closed; a body that stalls for `request_timeout` seconds between two
-pieces closes the connection (the pipeline then sees a disconnect). Answers here are plain text: the
-request could not be parsed, so no family envelope applies.
+Workers must share one emulator's state, so `--workers N` (N > 1) never runs N separate memory stores:
+with `memory` (the default, or typed) the server makes a sqlite file in a private temporary folder
+(mode 0700), hands it to every worker, and removes the folder at exit (Ctrl-C and SIGTERM included).
+The second startup line says which store is in use. A `redis://` store is pinged before anything is
+built, so an unreachable Redis is one line too. What one connection may cost: `http_limits`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import errno
 import ipaddress
 import json
 import os
+import shutil
+import signal
 import socket
 import sys
+import tempfile
+import threading
+import urllib.parse
 from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol  # uvicorn[standard] brings httptools
-
-from mockserver.settings import SERVER_OPTIONS, Settings
+from mockserver.http_limits import server_options as server_options  # where callers found it before
+from mockserver.settings import Settings
 
 SETTINGS_ENV = "MOCKSERVER__SETTINGS_JSON"
 _BACKLOG = 2048
@@ -105,14 +107,20 @@ def build(app_factory: str, settings: Settings) -> Any:
 
 
 def serve(app_factory: str, settings: Settings) -> int:
-    """Bind, build, say where it listens, then serve until interrupted."""
+    """Bind, build, say where it listens and which store it uses, then serve until interrupted."""
     import uvicorn
 
     sock = bind(settings.host, settings.port)
+    private_folder: str | None = None
+    restore: Callable[[], None] | None = None
     try:
+        settings, private_folder, store_line = choose_store(settings)
+        restore = _interrupt_on_sigterm() if private_folder else None
         real_port = int(sock.getsockname()[1])
         settings = settings.replace(port=real_port)
         workers = settings.workers if settings.workers > 1 else 1
+        if settings.store.startswith(("redis://", "rediss://")):
+            check_redis_reachable(settings.store)
         app: Any = app_factory if workers > 1 else build(app_factory, settings)
         if workers > 1:
             build(app_factory, settings)  # check it can be built before the workers try
@@ -127,168 +135,98 @@ def serve(app_factory: str, settings: Settings) -> int:
         )
         host = f"[{settings.host}]" if ":" in settings.host else settings.host
         print(f"mockserver listening on http://{host}:{real_port}", file=sys.stderr, flush=True)
+        print(f"mockserver {store_line}", file=sys.stderr, flush=True)
         for warning in startup_warnings(settings):
             print(f"mockserver: warning: {warning}", file=sys.stderr, flush=True)
         server = uvicorn.Server(config)
         if workers > 1:
             from uvicorn.supervisors import Multiprocess
 
-            Multiprocess(config, sockets=[sock]).run()
+            Multiprocess(config, sockets=[sock]).run()  # returns once every worker has exited
         else:
             server.run(sockets=[sock])
     finally:
         sock.close()
+        if restore is not None:
+            restore()
+        if private_folder:
+            shutil.rmtree(private_folder, ignore_errors=True)
     return 0
 
 
-LIMITS_ENV = "MOCKSERVER__HTTP_LIMITS"
-_REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
+PRIVATE_STORE_FILE = "store.sqlite"
 
 
-class _Refused(Exception):
-    """Stops the parser after the connection has been answered and closed."""
+def choose_store(settings: Settings) -> tuple[Settings, str | None, str]:
+    """The settings to serve with, the private folder to remove at exit (or None), and the startup line.
 
-
-class LimitedHttp(HttpToolsProtocol):
-    """uvicorn's httptools protocol with head size/count limits (431) and a head read timeout (408)."""
-
-    max_header_bytes = 65536
-    max_headers = 100
-    request_timeout = 10.0
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if type(self) is LimitedHttp and LIMITS_ENV in os.environ:  # a spawned worker of `mockserver serve`
-            for name, value in json.loads(os.environ[LIMITS_ENV]).items():
-                setattr(self, name, value)
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        self._refused = False
-        self._tail = b""
-        self._head_bytes = 0
-        self._header_count = 0
-        self._in_head = True
-        self._in_body = False
-        self._head_timer: asyncio.TimerHandle | None = None
-        self._body_timer: asyncio.TimerHandle | None = None
-        super().connection_made(transport)
-        self._arm()
-
-    def _arm(self) -> None:
-        if self._head_timer is None:
-            self._head_timer = self.loop.call_later(self.request_timeout, self._head_timeout)
-
-    def _disarm(self) -> None:
-        if self._head_timer is not None:
-            self._head_timer.cancel()
-            self._head_timer = None
-        if self._body_timer is not None:
-            self._body_timer.cancel()
-            self._body_timer = None
-
-    def _body_timeout(self) -> None:
-        self._body_timer = None
-        if self._in_body and not self.transport.is_closing():
-            self.transport.close()
-
-    def _head_timeout(self) -> None:
-        self._head_timer = None
-        if self._in_head and not self.transport.is_closing():
-            self._refuse(408, f"request head not received within {self.request_timeout:g}s")
-
-    def _refuse(self, status: int, message: str) -> None:
-        self._refused = True
-        self._disarm()
-        body = message.encode("ascii", "replace")
-        head = b"HTTP/1.1 %d %s\r\n" % (status, _REASONS[status])
-        head += b"content-type: text/plain; charset=utf-8\r\nconnection: close\r\n"
-        head += b"content-length: %d\r\n\r\n" % len(body)
-        if not self.transport.is_closing():
-            self.transport.write(head + body)
-            self.transport.close()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
-        super().connection_lost(exc)
-
-    def data_received(self, data: bytes) -> None:
-        if self._refused:
-            return
-        if self._in_head:
-            # Count the head only: a packet may carry the end of the head and the start of the body.
-            seen = self._tail + data
-            end = seen.find(b"\r\n\r\n")
-            self._head_bytes += len(data) if end < 0 else max(0, end - len(self._tail))
-            self._tail = seen[-3:] if end < 0 else b""
-            if self._head_bytes > self.max_header_bytes + 8192:  # + request line and slack
-                self._refuse(431, f"request head larger than {self.max_header_bytes} bytes")
-                return
-        super().data_received(data)
-        if self._in_body and not self._refused:  # more of the body is due: it may not stall
-            if self._body_timer is not None:
-                self._body_timer.cancel()
-            self._body_timer = self.loop.call_later(self.request_timeout, self._body_timeout)
-
-    def send_400_response(self, msg: str) -> None:
-        if not self._refused:  # a refusal already answered and closed the connection
-            super().send_400_response(msg)
-
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._in_head = True
-        self._tail = b""
-        self._head_bytes = 0
-        self._header_count = 0
-        self._arm()
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_count += 1
-        if self._header_count > self.max_headers:
-            self._refuse(431, f"more than {self.max_headers} header fields")
-            raise _Refused
-        if len(name) + len(value) > self.max_header_bytes:
-            self._refuse(431, f"header {name[:40]!r} larger than {self.max_header_bytes} bytes")
-            raise _Refused
-        super().on_header(name, value)
-
-    def on_headers_complete(self) -> None:
-        self._in_head = False
-        self._in_body = True
-        self._disarm()
-        super().on_headers_complete()
-
-    def on_message_complete(self) -> None:
-        self._in_body = False
-        if self._body_timer is not None:
-            self._body_timer.cancel()
-            self._body_timer = None
-        super().on_message_complete()
-
-
-def _limits(settings: Settings) -> dict[str, Any]:
-    return {
-        "max_header_bytes": settings.max_header_bytes,
-        "max_headers": settings.max_headers,
-        "request_timeout": settings.request_timeout,
-    }
-
-
-def server_options(settings: Settings, *, worker_processes: bool = False) -> dict[str, Any]:
-    """Keyword arguments for `uvicorn.Config`/`uvicorn.run`: `SERVER_OPTIONS` plus this server's limits.
-
-    In-process servers get a subclass carrying the limits. Worker processes (`mockserver serve`) are
-    spawned and cannot receive a class made at run time, so they get `LimitedHttp` itself and read
-    the limits from an environment variable this sets.
+    Several workers on the memory store would be several emulators behind one port (a fault posted to
+    one worker, a task on another), so they get a sqlite file of their own instead: in a folder only
+    this user can open (`mkdtemp` makes it 0700), since the store holds keys and request bodies.
     """
-    options: dict[str, Any] = dict(SERVER_OPTIONS)
-    options["timeout_keep_alive"] = max(1, round(settings.keep_alive_timeout))
-    options["timeout_graceful_shutdown"] = max(1, round(settings.shutdown_timeout))
-    if worker_processes:
-        os.environ[LIMITS_ENV] = json.dumps(_limits(settings))
-        options["http"] = LimitedHttp
-    else:
-        options["http"] = type("MockHttp", (LimitedHttp,), _limits(settings))
-    return options
+    if settings.workers > 1 and settings.store in ("", "memory", "memory://"):
+        try:
+            folder = tempfile.mkdtemp(prefix="mockserver-store-")
+        except OSError as exc:
+            raise ServeError(
+                f"--workers {settings.workers}: cannot make a private store in {tempfile.gettempdir()}"
+                f" ({exc.strerror or exc}); set TMPDIR, or pass --store sqlite:///PATH"
+            ) from None
+        path = os.path.join(folder, PRIVATE_STORE_FILE)
+        line = (
+            f"store: sqlite file {path}, private to this server and shared by its {settings.workers} workers"
+            " (a memory store lives in one process); removed at exit"
+        )
+        return settings.replace(store=f"sqlite:///{path}"), folder, line
+    if settings.store in ("", "memory", "memory://"):
+        return settings, None, "store: memory (this process only)"
+    return settings, None, f"store: {shown_store(settings.store)}"
+
+
+def shown_store(url: str) -> str:
+    """A store URL fit to print: a Redis password is left out."""
+    if not url.startswith(("redis://", "rediss://")):
+        return url
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+
+
+def check_redis_reachable(url: str, timeout: float = 3.0) -> None:
+    """Ping the Redis a `--store redis://` URL names; `ServeError` in one line when it cannot be used."""
+    import redis
+
+    from mockserver.stores.redis_link import RedisUrlError, parse_redis_url
+
+    try:
+        client_url, _ = parse_redis_url(url)
+    except RedisUrlError as exc:
+        raise ServeError(str(exc), 2) from None
+    client = redis.Redis.from_url(client_url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        # redis-py's own text says what failed ("Error 111 connecting to h:p. Connection refused.")
+        raise ServeError(f"--store {shown_store(url)}: Redis cannot be used ({exc})") from None
+    finally:
+        client.close()
+
+
+def _interrupt_on_sigterm() -> Callable[[], None] | None:
+    """Until uvicorn installs its own handlers, SIGTERM ends `serve` like Ctrl-C, so `finally` runs and
+    the private store is removed; returns what puts the previous handler back (None off the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore
 
 
 def is_loopback_host(host: str) -> bool:

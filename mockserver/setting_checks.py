@@ -81,15 +81,26 @@ def _choice(*choices: str) -> Check:
     return check
 
 
-def _store(value: Any) -> str | None:
-    from mockserver.stores import parse_store_url  # the store layer says which kinds exist
+STORE_KINDS = "memory, sqlite:///PATH or redis://HOST:PORT/DB[?prefix=NAME]"
 
+
+def _store(value: Any) -> str | None:
     text = str(value)
+    if text.startswith(("redis://", "rediss://")):
+        from mockserver.stores.redis_link import RedisUrlError, parse_redis_url
+
+        try:
+            parse_redis_url(text)
+        except RedisUrlError as exc:  # its message names the bad part after "--store '<url>': "
+            return "is not a usable Redis URL: " + str(exc).split("': ", 1)[-1]
+        return None
+    from mockserver.stores import parse_store_url  # the store layer reads memory and sqlite URLs
+
     try:
         parse_store_url(text)
     except ValueError as exc:
         why = str(exc)
-        return f"must be {why.split(': use ', 1)[1]}" if ": use " in why else why.removeprefix("--store ")
+        return f"must be {STORE_KINDS}" if ": use " in why else why.removeprefix("--store ")
     if text.startswith("sqlite:///"):
         path = Path(text[len("sqlite:///") :])
         if not text[len("sqlite:///") :]:
@@ -100,9 +111,6 @@ def _store(value: Any) -> str | None:
             return f"sqlite:///PATH: the folder {path.parent} does not exist"
         if not os.access(path if path.exists() else path.parent, os.W_OK):
             return f"sqlite:///PATH: {path if path.exists() else path.parent} is not writable"
-        return None
-    if text.startswith(("redis://", "rediss://")) and not urlsplit(text).hostname:
-        return "redis://HOST:PORT/DB needs a host"
     return None
 
 

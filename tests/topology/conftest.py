@@ -8,14 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from pytest_plugin.callbacks import CallbackReceiver, running_receiver
 from tests.redis_server import RedisServer, redis_server
 from tests.topology.replicas import (
     NOT_WIRED,
     ONE_PROCESS,
+    HoldingReceiver,
     Replicas,
     StoreNotWired,
     redis_store,
+    running_holding_receiver,
     running_replicas,
     sqlite_store,
 )
@@ -76,13 +77,14 @@ def fresh_store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def module_receiver() -> Iterator[CallbackReceiver]:
-    with running_receiver() as receiver:
+def module_receiver() -> Iterator[HoldingReceiver]:
+    with running_holding_receiver() as receiver:
         yield receiver
 
 
 @pytest.fixture
-def receiver(module_receiver: CallbackReceiver) -> CallbackReceiver:
-    """A loopback callback receiver, emptied before the test."""
+def receiver(module_receiver: HoldingReceiver) -> HoldingReceiver:
+    """A loopback callback receiver, emptied (and answering at once) before the test."""
+    module_receiver.held.clear()
     module_receiver.clear()
     return module_receiver

@@ -9,6 +9,7 @@ replicas behind one load balancer would. Its stderr goes to a file, quoted in ev
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import os
@@ -17,6 +18,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -24,7 +26,8 @@ from typing import Any
 
 import httpx
 
-from mockserver.testing import free_port
+from mockserver.testing import free_port, serve_in_thread
+from pytest_plugin.callbacks import CallbackReceiver
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTH = {"Authorization": "Bearer sk-topology"}
@@ -46,10 +49,10 @@ class StoreNotWired(Exception):
 class Replica:
     """One `mockserver serve` process: its URL, an httpx client with a key, and its stderr."""
 
-    def __init__(self, name: str, store: str, *extra: str, folder: Path) -> None:
+    def __init__(self, name: str, store: str, *extra: str, folder: Path, port: int | None = None) -> None:
         self.name = name
         self.store = store
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._stderr_path = folder / f"{name}-{self.port}.stderr"
         self._stderr = self._stderr_path.open("wb")
@@ -162,9 +165,16 @@ def kill_9(replica: Replica) -> None:
 class Replicas:
     """Replicas of one emulator on one store: `a`, `b` (the first two), `all`."""
 
-    def __init__(self, store: str, replicas: Sequence[Replica]) -> None:
+    def __init__(self, store: str, replicas: Sequence[Replica], folder: Path) -> None:
         self.store = store
         self.all = list(replicas)
+        self.folder = folder
+
+    def start(self, name: str, *extra: str, port: int | None = None) -> Replica:
+        """One more replica on the store (on `port`, e.g. a killed one's, as a supervisor restarts it)."""
+        replica = Replica(name, self.store, *extra, folder=self.folder, port=port)
+        self.all.append(replica)
+        return replica.wait_ready()
 
     @property
     def a(self) -> Replica:
@@ -192,19 +202,22 @@ def running_replicas(store: str, count: int = 2, *extra: str) -> Iterator[Replic
     test that fails there is wrong itself."""
     folder = Path(tempfile.mkdtemp(prefix="mockserver-topology-"))
     started: list[Replica] = []
+    replicas: Replicas | None = None
     try:
         if store == ONE_PROCESS:
             started.append(Replica("a=b", "memory", *extra, folder=folder))
             started[-1].wait_ready()
-            yield Replicas(store, started * count)
+            replicas = Replicas(store, started * count, folder)
+            yield replicas
             return
         # One at a time: the first creates the store's tables and clock, the others find them.
         for name in "abcdefgh"[:count]:
             started.append(Replica(name, store, *extra, folder=folder))
             started[-1].wait_ready()
-        yield Replicas(store, started)
+        replicas = Replicas(store, started, folder)
+        yield replicas
     finally:
-        for replica in started:
+        for replica in {id(r): r for r in (*started, *(replicas.all if replicas else ()))}.values():
             replica.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -238,3 +251,31 @@ def explained(replicas: Replicas) -> Iterator[None]:
         yield
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{replicas.stderr()}") from exc
+
+
+class HoldingReceiver(CallbackReceiver):
+    """A callback receiver that can hold its answers: with `held` set, each callback is recorded at once
+    but answered only when `held` is cleared, so its sender is caught mid-delivery."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held = threading.Event()
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        async def send_when_released(message: dict[str, Any]) -> None:
+            while message["type"] == "http.response.start" and self.held.is_set():
+                await asyncio.sleep(0.02)
+            await send(message)
+
+        await super().__call__(scope, receive, send_when_released)
+
+
+@contextlib.contextmanager
+def running_holding_receiver() -> Iterator[HoldingReceiver]:
+    receiver = HoldingReceiver()
+    with serve_in_thread(receiver) as server:
+        receiver.url = server.url + "/callback"
+        try:
+            yield receiver
+        finally:
+            receiver.held.clear()  # never leave a sender (or the server's shutdown) waiting

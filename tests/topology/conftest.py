@@ -1,4 +1,4 @@
-"""Fixtures of the topology tests: one pair of replicas per store kind and module, reset before each
+"""Fixtures of the topology tests: one pair of replicas per store kind for the folder, reset before each
 test, and a loopback callback receiver."""
 
 from __future__ import annotations
@@ -49,9 +49,10 @@ def store_url(request: pytest.FixtureRequest, kind: str, folder: Path) -> str:
     return redis_store(server.url)
 
 
-@pytest.fixture(scope="module", params=[*STORE_KINDS, ONE_PROCESS])
+@pytest.fixture(scope="package", params=[*STORE_KINDS, ONE_PROCESS])
 def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
-    """Replicas A and B on one store (sqlite file or Redis prefix), for the whole module; and, as the
+    """Replicas A and B on one store (sqlite file or Redis prefix), for the whole folder (processes are
+    slow to start on a busy machine; each test resets them); and, as the
     tests' own check, one process standing for both (`ONE_PROCESS`): every test passes there."""
     url = store_url(request, request.param, tmp_path_factory.mktemp("store"))
     try:
@@ -76,15 +77,15 @@ def fresh_store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return store_url(request, request.param, tmp_path)
 
 
-@pytest.fixture(scope="module")
-def module_receiver() -> Iterator[HoldingReceiver]:
+@pytest.fixture(scope="package")
+def folder_receiver() -> Iterator[HoldingReceiver]:
     with running_holding_receiver() as receiver:
         yield receiver
 
 
 @pytest.fixture
-def receiver(module_receiver: HoldingReceiver) -> HoldingReceiver:
+def receiver(folder_receiver: HoldingReceiver) -> HoldingReceiver:
     """A loopback callback receiver, emptied (and answering at once) before the test."""
-    module_receiver.held.clear()
-    module_receiver.clear()
-    return module_receiver
+    folder_receiver.held.clear()
+    folder_receiver.clear()
+    return folder_receiver

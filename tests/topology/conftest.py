@@ -12,6 +12,7 @@ from tests.redis_server import RedisServer, redis_server
 from tests.topology.replicas import (
     NOT_WIRED,
     ONE_PROCESS,
+    WORKERS,
     HoldingReceiver,
     Replicas,
     StoreNotWired,
@@ -41,19 +42,20 @@ _FAILED = pytest.StashKey[bool]()
 
 
 def store_url(request: pytest.FixtureRequest, kind: str, folder: Path) -> str:
-    if kind == ONE_PROCESS:
-        return ONE_PROCESS
+    if kind in (ONE_PROCESS, WORKERS):
+        return kind
     if kind == "sqlite":
         return sqlite_store(folder)
     server: RedisServer = request.getfixturevalue("redis_server")
     return redis_store(server.url)
 
 
-@pytest.fixture(scope="package", params=[*STORE_KINDS, ONE_PROCESS])
+@pytest.fixture(scope="package", params=[*STORE_KINDS, WORKERS, ONE_PROCESS])
 def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Replicas]:
     """Replicas A and B on one store (sqlite file or Redis prefix), for the whole folder (processes are
-    slow to start on a busy machine; each test resets them); and, as the
-    tests' own check, one process standing for both (`ONE_PROCESS`): every test passes there."""
+    slow to start on a busy machine; each test resets them). Also the two workers of one
+    `serve --workers 2` (`WORKERS`), and, as the tests' own check, one process standing for both
+    (`ONE_PROCESS`): every test passes there."""
     url = store_url(request, request.param, tmp_path_factory.mktemp("store"))
     try:
         with running_replicas(url) as replicas:

@@ -36,6 +36,9 @@ PUBLIC = "http://emulator.topology.test"
 # What a replica's arguments are, besides its port and store.
 BASE_ARGS = ("--speed", "0", "--start-time", str(START), "--public-url", PUBLIC, "--seed", "0")
 ONE_PROCESS = "one-process"
+# One `serve --workers 2` (default store): its workers must behave as replicas do. A and B are the same
+# URL; each call opens a new connection, so the kernel hands it to either worker.
+WORKERS = "workers"
 NOT_WIRED = "redis:// store not wired into serve yet"
 
 _prefixes = itertools.count(1)
@@ -49,7 +52,9 @@ class StoreNotWired(Exception):
 class Replica:
     """One `mockserver serve` process: its URL, an httpx client with a key, and its stderr."""
 
-    def __init__(self, name: str, store: str, *extra: str, folder: Path, port: int | None = None) -> None:
+    def __init__(
+        self, name: str, store: str, *extra: str, folder: Path, port: int | None = None, keep_alive: bool = True
+    ) -> None:
         self.name = name
         self.store = store
         self.port = port or free_port()
@@ -64,7 +69,8 @@ class Replica:
             stdout=subprocess.DEVNULL,
             stderr=self._stderr,
         )
-        self.http = httpx.Client(base_url=self.url, headers=AUTH, timeout=30.0, trust_env=False)
+        limits = httpx.Limits() if keep_alive else httpx.Limits(max_keepalive_connections=0)
+        self.http = httpx.Client(base_url=self.url, headers=AUTH, timeout=30.0, trust_env=False, limits=limits)
 
     def __repr__(self) -> str:
         return f"<Replica {self.name} {self.url} pid={self.proc.pid}>"
@@ -204,8 +210,9 @@ def running_replicas(store: str, count: int = 2, *extra: str) -> Iterator[Replic
     started: list[Replica] = []
     replicas: Replicas | None = None
     try:
-        if store == ONE_PROCESS:
-            started.append(Replica("a=b", "memory", *extra, folder=folder))
+        if store in (ONE_PROCESS, WORKERS):
+            workers = ("--workers", "2") if store == WORKERS else ()
+            started.append(Replica("a=b", "memory", *workers, *extra, folder=folder, keep_alive=store != WORKERS))
             started[-1].wait_ready()
             replicas = Replicas(store, started * count, folder)
             yield replicas

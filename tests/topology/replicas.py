@@ -176,11 +176,16 @@ class Replicas:
         self.all = list(replicas)
         self.folder = folder
 
-    def start(self, name: str, *extra: str, port: int | None = None) -> Replica:
-        """One more replica on the store (on `port`, e.g. a killed one's, as a supervisor restarts it)."""
-        replica = Replica(name, self.store, *extra, folder=self.folder, port=port)
-        self.all.append(replica)
-        return replica.wait_ready()
+    def start(self, *names: str, port: int | None = None) -> list[Replica]:
+        """More replicas on the store, started together (the first on `port` if given, e.g. a killed
+        one's, as a supervisor restarts it)."""
+        new = [
+            Replica(name, self.store, folder=self.folder, port=port if i == 0 else None) for i, name in enumerate(names)
+        ]
+        self.all.extend(new)
+        for replica in new:
+            replica.wait_ready()
+        return new
 
     @property
     def a(self) -> Replica:
@@ -217,10 +222,11 @@ def running_replicas(store: str, count: int = 2, *extra: str) -> Iterator[Replic
             replicas = Replicas(store, started * count, folder)
             yield replicas
             return
-        # One at a time: the first creates the store's tables and clock, the others find them.
-        for name in "abcdefgh"[:count]:
-            started.append(Replica(name, store, *extra, folder=folder))
-            started[-1].wait_ready()
+        # All at once, as a deployment starts its replicas: creating the store's tables and clock must
+        # be safe when several do it together.
+        started.extend(Replica(name, store, *extra, folder=folder) for name in "abcdefgh"[:count])
+        for replica in started:
+            replica.wait_ready()
         replicas = Replicas(store, started, folder)
         yield replicas
     finally:

@@ -79,8 +79,8 @@ def test_kill_9_mid_delivery_the_restarted_replica_hands_back_its_claims(
             sent_before = {e["headers"]["x-mock-delivery-id"] for e in receiver.received}
             receiver.held.clear()
 
-            b = replicas.start("b")
-            replicas.start("a-restarted", port=a.port)  # takes back the claims its predecessor held
+            # restarted on its port, A takes back the claims its predecessor held; B joins
+            _, b = replicas.start("a-restarted", "b", port=a.port)
             finish_all(b, task_ids)
             total = sum(len(steps) for steps in expected.values())
             wait_for(lambda: len({i for i, *_ in delivered(receiver)}) >= total, f"{total} distinct callbacks")

@@ -66,7 +66,7 @@ def pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 
 @pytest.fixture
 def replicas(pair: Replicas, request: pytest.FixtureRequest) -> Iterator[Replicas]:
-    """The module's pair, reset on both sides before the test; their stderr printed if the test fails."""
+    """The folder's pair, reset on both sides before the test; their stderr printed if the test fails."""
     pair.reset_each()
     yield pair
     if request.node.stash.get(_FAILED, False):

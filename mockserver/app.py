@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None, *, contracts: Contracts | None 
         instant=settings.instant,
         journal_size=settings.journal_size,
         journal_max_bytes=settings.journal_max_bytes,
+        lease=settings.callback_lease,
     )
     state = MockState.build(
         settings,

@@ -75,6 +75,13 @@ def add_emulator_flags(parser: argparse.ArgumentParser) -> None:
     _flag(parser, "--mj-queue-size", dest="mj_queue_size", type=int, help="Midjourney jobs that may wait (then 23)")
     _flag(parser, "--callback-retries", dest="callback_retries", type=int, help="attempts per callback transition")
     _flag(parser, "--callback-timeout", dest="callback_timeout", type=float, help="seconds per callback attempt")
+    _flag(
+        parser,
+        "--callback-lease",
+        dest="callback_lease",
+        type=float,
+        help="seconds a replica's callback claim is exclusive on a shared store before another takes it over (300)",
+    )
     _flag(parser, "--latency", help="pace model answers: none, realistic or a profile file (default none)")
     _flag(parser, "--latency-scale", dest="latency_scale", type=float, help="multiply every latency delay")
     _flag(

@@ -162,6 +162,7 @@ CHECKS: dict[str, Check] = {
     "mj_queue_size": _whole(0),
     "callback_retries": _whole(1),
     "callback_timeout": _number(positive=True),
+    "callback_lease": _number(positive=True),
     "upstream": _http_url,
     "record_mode": _choice("none", "once", "new_episodes", "all"),
     "fallback": _choice("error", "emulate"),
@@ -190,4 +191,21 @@ def problems(settings: Any, sources: Mapping[str, str] | None = None) -> list[st
         if problem:
             shown = list(value) if isinstance(value, tuple) else value
             found.append(f"{label_for(name, sources or {})} {problem} (got {shown!r})")
+    lease = getattr(settings, "callback_lease", None)
+    if not found and lease is not None and hasattr(settings, "callback_retries"):
+        longest = delivery_seconds(settings.callback_retries, settings.callback_timeout)
+        if lease <= longest:
+            label = label_for("callback_lease", sources or {})
+            found.append(
+                f"{label} must be longer than a delivery can take ({longest:g} s with "
+                f"--callback-retries {settings.callback_retries} and --callback-timeout {settings.callback_timeout:g}),"
+                f" or a slow delivery would be taken over and sent twice (got {lease!r})"
+            )
     return found
+
+
+def delivery_seconds(attempts: int, timeout: float, backoff: float = 0.5, max_backoff: float = 8.0) -> float:
+    """The longest one callback transition's delivery can take: every attempt timing out, with the
+    dispatcher's back-off between attempts."""
+    waits = sum(min(max_backoff, backoff * 2.0**i) for i in range(max(0, attempts - 1)))
+    return attempts * timeout + waits

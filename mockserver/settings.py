@@ -71,6 +71,9 @@ class Settings:
     # Callback delivery: attempts per transition and seconds per attempt.
     callback_retries: int = 3
     callback_timeout: float = 5.0
+    # Seconds a replica's claim on a callback is exclusive on a shared store: a replica that dies mid-delivery
+    # is taken over by another once it runs out (a restarted one on the same host and port takes over at once).
+    callback_lease: float = 300.0
     # Recording / replay.
     upstream: str = "https://api.yescale.io"
     cassettes: str = "cassettes"

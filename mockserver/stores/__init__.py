@@ -54,10 +54,12 @@ def open_store(
     instant: bool = False,
     journal_size: int = 1000,
     journal_max_bytes: int = 64 * 1024 * 1024,
+    lease: float = 300.0,
 ) -> Stores:
     """The stores a `--store` URL names and the clock that goes with them. A shared store's clock runs
     on wall time, the reading every process has in common; its settings (anchor, speed, advances) live
-    in the store's settings document, so processes agree on the time."""
+    in the store's settings document, so processes agree on the time. `lease`: seconds a callback claim
+    stays exclusive on a shared store."""
     kind, path = parse_store_url(url)
     if kind == "memory":
         return Stores(
@@ -73,8 +75,8 @@ def open_store(
         from mockserver.stores.redis_tasks import RedisTaskStore
 
         link = RedisLink(path)  # one link: the stores share each loop's client
-        return Stores(RedisTaskStore(link), RedisState(link, **limits), clock)
+        return Stores(RedisTaskStore(link, lease=lease), RedisState(link, **limits), clock)
     from mockserver.stores.sqlite import SqliteStore
     from mockserver.stores.sqlite_state import SqliteState
 
-    return Stores(SqliteStore(path), SqliteState(path, **limits), clock)
+    return Stores(SqliteStore(path, lease=lease), SqliteState(path, **limits), clock)

@@ -107,8 +107,11 @@ def _pool_args(record: TaskRecord) -> list[str]:
 class RedisTaskStore:
     """Records, callback cursors and the delivery log in Redis (see the module doc for the keys)."""
 
-    def __init__(self, url: str | RedisLink, *, wall: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self, url: str | RedisLink, *, wall: Callable[[], float] | None = None, lease: float = LEASE_SECONDS
+    ) -> None:
         self.link = url if isinstance(url, RedisLink) else RedisLink(url)
+        self.lease = lease
         self.url = self.link.url
         # None: leases are measured on the Redis server's clock
         self._wall = wall
@@ -255,7 +258,7 @@ class RedisTaskStore:
         owner = f"{self.instance}|{self._scope}" if self.instance else ""
         wall = "" if self._wall is None else repr(self._wall())
         keys = [k["due"], k["leases"], k["next"], k["times"], k["rec"], k["owners"]]
-        args = [repr(now + EPSILON), repr(now), wall, repr(LEASE_SECONDS), limit, owner]
+        args = [repr(now + EPSILON), repr(now), wall, repr(self.lease), limit, owner]
         rows = await self._run("CLAIM", keys, args)
         return [Claim(self._decode(blob), int(start), int(end)) for _, start, end, blob in rows]
 

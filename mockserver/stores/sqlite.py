@@ -89,8 +89,9 @@ def _pool_times(record: TaskRecord) -> tuple[float | None, float | None]:
 class SqliteStore:
     """Records and callback cursors in a SQLite file (WAL mode; safe for several processes)."""
 
-    def __init__(self, path: str, *, wall: Callable[[], float] = time.time) -> None:
+    def __init__(self, path: str, *, wall: Callable[[], float] = time.time, lease: float = LEASE_SECONDS) -> None:
         self.path = path
+        self.lease = lease
         self.url = f"sqlite:///{path}"
         self._wall = wall
         directory = os.path.dirname(os.path.abspath(path))
@@ -273,7 +274,7 @@ class SqliteStore:
                     continue
                 db.execute(
                     "UPDATE tasks SET cb_claimed = ?, cb_lease = ? WHERE id = ? AND cb_next = ?",
-                    (end, wall + LEASE_SECONDS, task_id, start),
+                    (end, wall + self.lease, task_id, start),
                 )
                 if self.instance:
                     db.execute(

@@ -171,16 +171,18 @@ def kill_9(replica: Replica) -> None:
 class Replicas:
     """Replicas of one emulator on one store: `a`, `b` (the first two), `all`."""
 
-    def __init__(self, store: str, replicas: Sequence[Replica], folder: Path) -> None:
+    def __init__(self, store: str, replicas: Sequence[Replica], folder: Path, extra: Sequence[str] = ()) -> None:
         self.store = store
         self.all = list(replicas)
         self.folder = folder
+        self.extra = tuple(extra)  # the flags every replica of this set starts with
 
     def start(self, *names: str, port: int | None = None) -> list[Replica]:
         """More replicas on the store, started together (the first on `port` if given, e.g. a killed
         one's, as a supervisor restarts it)."""
         new = [
-            Replica(name, self.store, folder=self.folder, port=port if i == 0 else None) for i, name in enumerate(names)
+            Replica(name, self.store, *self.extra, folder=self.folder, port=port if i == 0 else None)
+            for i, name in enumerate(names)
         ]
         self.all.extend(new)
         for replica in new:
@@ -227,7 +229,7 @@ def running_replicas(store: str, count: int = 2, *extra: str) -> Iterator[Replic
         started.extend(Replica(name, store, *extra, folder=folder) for name in "abcdefgh"[:count])
         for replica in started:
             replica.wait_ready()
-        replicas = Replicas(store, started, folder)
+        replicas = Replicas(store, started, folder, extra)
         yield replicas
     finally:
         for replica in {id(r): r for r in (*started, *(replicas.all if replicas else ()))}.values():

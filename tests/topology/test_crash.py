@@ -101,3 +101,46 @@ def test_kill_9_mid_delivery_the_restarted_replica_hands_back_its_claims(
             assert (log["delivered"], log["failed"]) == (total, 0), log  # each recorded delivered once
             for task_id in task_ids:
                 assert b.fetch(task_id)["status"] == "SUCCESS"
+
+
+def test_kill_9_mid_delivery_the_survivor_takes_over_after_the_lease(
+    fresh_store: str, receiver: HoldingReceiver
+) -> None:
+    """A replica killed while its callbacks are in flight and never restarted: the survivor takes its
+    claims over once their lease (`--callback-lease`) has run out and delivers everything. Real time is
+    the point here (a lease is wall time), so the lease is short and the wait has a wide margin."""
+    lease = ("--callback-lease", "3", "--callback-timeout", "1", "--callback-retries", "1")
+    with contextlib.ExitStack() as stack:
+        try:
+            replicas = stack.enter_context(running_replicas(fresh_store, 1, *lease))
+        except StoreNotWired:
+            pytest.skip(NOT_WIRED)
+        if replicas.store in ("one-process", "workers"):
+            pytest.skip("one process or one server's workers: there is no survivor to take over")
+        with explained(replicas):
+            a = replicas.a
+            task_ids = [a.imagine(f"orphaned mid-delivery {i}", receiver.url) for i in range(2)]
+            expected = {task_id: transitions(a, task_id) for task_id in task_ids}
+            receiver.held.set()
+            a.advance(15)
+            wait_for(lambda: len(receiver.received) >= len(task_ids), "callbacks in flight on A", timeout=30)
+            (b,) = replicas.start("b")
+            kill_9(a)
+            receiver.held.clear()
+            finish_all(b, task_ids)
+            total = sum(len(steps) for steps in expected.values())
+            log = wait_for(
+                lambda: (found := b.control("GET", "callbacks"))["delivered"] >= total and found,
+                f"{total} deliveries in the callback log after the lease",
+                timeout=45,
+            )
+            per_task: dict[str, list[tuple[str, str]]] = {}
+            seen: set[str] = set()
+            for delivery_id, task_id, status, progress in sorted(
+                delivered(receiver), key=lambda d: (d[0].rsplit(":", 1)[0], int(d[0].rsplit(":", 1)[1]))
+            ):
+                if delivery_id not in seen:
+                    seen.add(delivery_id)
+                    per_task.setdefault(task_id, []).append((status, progress))
+            assert per_task == expected  # nothing lost
+            assert (log["delivered"], log["failed"]) == (total, 0), log

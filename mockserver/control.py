@@ -160,7 +160,7 @@ async def requests(request: Request) -> Response:
 
 
 async def reset(request: Request) -> Response:
-    _state(request).reset()
+    await _state(request).reset()
     return JSONAnswer({"reset": True})
 
 

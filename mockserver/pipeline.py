@@ -265,7 +265,7 @@ def find_key(call: Call, headers_allowed: tuple[str, ...], query_allowed: tuple[
     return ""
 
 
-def check_auth(call: Call, locations: tuple[tuple[str, ...], tuple[str, ...]] | None = None) -> None:
+async def check_auth(call: Call, locations: tuple[tuple[str, ...], tuple[str, ...]] | None = None) -> None:
     headers_allowed, query_allowed = locations or key_locations(call.contract)
     key = find_key(call, headers_allowed, query_allowed)
     if not key:
@@ -274,7 +274,7 @@ def check_auth(call: Call, locations: tuple[tuple[str, ...], tuple[str, ...]] | 
     secret = normalize_key(key)  # compared exactly: only the `sk-` prefix is optional, as in new-api
     gateway = call.state.ext.get("gateway")
     if gateway is not None:  # keys, quota, limits, pre-consumption: mockserver.gateway
-        gateway.admit(call, key)
+        await gateway.admit(call, key)
     elif call.state.settings.api_key and secret not in {normalize_key(k) for k in call.state.settings.api_key}:
         raise ApiError(401, "Invalid token", code="invalid_api_key")
 
@@ -488,12 +488,12 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
             await parse_body(call, expected)
         except ApiError as err:
             _journal(call, kept)
-            return _finish(call, error_response(family, err, call.request_id))
+            return await _finish(call, error_response(family, err, call.request_id))
         _journal(call, kept)
         try:
             if endpoint.auth:
-                check_auth(call, locations)
-            elif (guard := state.ext.get("media_guard")) is not None and not guard(
+                await check_auth(call, locations)
+            elif (guard := state.ext.get("media_guard")) is not None and not await guard(
                 request.url.path, call.headers, request.query_params
             ):  # a key-less download (e.g. /mj/image/{id}): with keys it needs one, or the link's signature
                 raise ApiError(401, "this link needs a key or the signature it was handed out with (sig)")
@@ -502,17 +502,17 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
                 if fault is not None:
                     call.fault = fault
                     if fault.latency_ms and not await _delay(request, fault.latency_ms / 1000):
-                        return _finish(call, Response(status_code=499))  # the client left: nobody to answer
+                        return await _finish(call, Response(status_code=499))  # the client left: nobody to answer
                     replaced = fault_response(call, fault)
                     if replaced is not None:
-                        return _finish(call, replaced)
+                        return await _finish(call, replaced)
             validate(call, checks)
             if state.stubs:
                 stub = state.stubs.pick(**_match_args(call))
                 if stub is not None:
                     if stub.response is not None:
                         resp = stub.response
-                        return _finish(call, JSONAnswer(resp["body"], resp["status"], resp["headers"]))
+                        return await _finish(call, JSONAnswer(resp["body"], resp["status"], resp["headers"]))
                     call.stub = stub.reply
             pace = _pace(call) if endpoint.paced else None
             response = await handler(call)
@@ -522,13 +522,13 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
             if err.status in (401, 403) and call.journal_entry is not None:
                 # Refused before the key was accepted: whoever sent it may not fill the journal.
                 state.journal.drop_body(call.journal_entry, f"refused with {err.status}")
-            return _finish(call, error_response(getattr(err, "envelope", None) or family, err, call.request_id))
+            return await _finish(call, error_response(getattr(err, "envelope", None) or family, err, call.request_id))
         except Exception as exc:  # a bug in the emulator: say so in the family's envelope, never a bare 500
             log.exception("mockserver bug while serving %s", contract.id)
-            return _finish(call, error_response(family, internal_error(exc, contract.id), call.request_id))
+            return await _finish(call, error_response(family, internal_error(exc, contract.id), call.request_id))
         if state.settings.strict_responses:
             response = _strict(call, response)
-        return _finish(call, response)
+        return await _finish(call, response)
 
     return run
 
@@ -622,13 +622,13 @@ def _journal(call: Call, kind: str) -> None:
     )
 
 
-def _finish(call: Call, response: Response) -> Response:
+async def _finish(call: Call, response: Response) -> Response:
     if call.journal_entry is not None:
         call.journal_entry.status = response.status_code
         if call.state.journal.watchers:  # a dashboard is open: keep the answer to show it there
             call.journal_entry.keep_answer(response)
     if call.charge is not None:  # the gateway charges what the call used (an error costs nothing)
-        call.state.ext["gateway"].settle(call, response)
+        await call.state.ext["gateway"].settle(call, response)
     for uploads in call.files.values():  # handlers read uploads eagerly; unclosed spool files leak
         for upload in uploads:
             upload.file.close()

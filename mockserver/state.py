@@ -56,7 +56,8 @@ class MockState:
     latency_override: tuple[Profiles | None, float] | None = None
     on_startup: list[Callable[[], Awaitable[None]]] = dataclasses.field(default_factory=list)
     on_shutdown: list[Callable[[], Awaitable[None]]] = dataclasses.field(default_factory=list)
-    on_reset: list[Callable[[], None]] = dataclasses.field(default_factory=list)
+    # Reset hooks may return an awaitable (a store kept outside the process): `reset` awaits it.
+    on_reset: list[Callable[[], Awaitable[None] | None]] = dataclasses.field(default_factory=list)
     _counters: dict[bytes, int] = dataclasses.field(default_factory=dict)
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
@@ -133,7 +134,7 @@ class MockState:
             self._counters[key] = n + 1
         return self._seed_prefix + key + n.to_bytes(8, "big")
 
-    def reset(self) -> None:
+    async def reset(self) -> None:
         """Forget requests, faults, stubs, call counters, clock advances and family state."""
         self.journal.clear()
         self.faults.clear()
@@ -145,4 +146,6 @@ class MockState:
         if self.settings.stubs:
             self.stubs.load_dir(self.settings.stubs, self.known_operations)
         for hook in self.on_reset:
-            hook()
+            done = hook()
+            if done is not None:
+                await done

@@ -6,18 +6,21 @@ rules on the state read from the file, which is written back when it changed. Tw
 never reserve the same quota twice: the check and the debit happen under one lock across processes.
 The state (keys, reservations, rate windows, pending refunds, totals) is one small row, re-read only
 when another process changed it (a version number); log rows are appended to a table of their own.
+Both are JSON (`key_codec`), not pickle: a file on disk is read by whoever opens it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import pickle
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from mockserver.stores.keys import LOG_SIZE, GatewayKey, LogEntry, MemoryKeyStore, Refused
+from mockserver.stores.key_codec import decode_row, decode_state, encode_row, encode_state
+from mockserver.stores.key_records import LOG_SIZE, GatewayKey, LogEntry, Refused
+from mockserver.stores.key_rules import KeyRules
+from mockserver.stores.keys import MemoryKeyStore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS gateway_state (
@@ -30,7 +33,15 @@ CREATE TABLE IF NOT EXISTS gateway_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, e
 
 
 class SqliteKeyStore(MemoryKeyStore):
-    """`KeyStore` in a sqlite file: the memory store's rules, each operation a cross-process transaction."""
+    """`KeyStore` in a sqlite file: `SqliteKeyRules` behind the async protocol."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(SqliteKeyRules(path))
+        self.path = path
+
+
+class SqliteKeyRules(KeyRules):
+    """The key rules on state in a sqlite file, each operation a cross-process transaction."""
 
     def __init__(self, path: str) -> None:
         super().__init__()
@@ -83,16 +94,16 @@ class SqliteKeyStore(MemoryKeyStore):
         row = self._conn.execute("SELECT version, state FROM gateway_state WHERE id = 1").fetchone()
         if row is None:
             if self._version != 0:
-                super().load(MemoryKeyStore().dump())
+                super().load(KeyRules().dump())
                 self._version = 0
             return
         version, blob = row
         if version != self._version:
-            super().load(pickle.loads(blob))
+            super().load(decode_state(blob))
             self._version = version
 
     def _save(self) -> None:
-        blob = pickle.dumps(self.dump(), protocol=pickle.HIGHEST_PROTOCOL)
+        blob = encode_state(self.dump())
         self._version += 1
         self._conn.execute(
             "INSERT INTO gateway_state (id, version, state) VALUES (1, ?, ?) "
@@ -100,7 +111,7 @@ class SqliteKeyStore(MemoryKeyStore):
             (self._version, blob),
         )
         if self._pending:
-            rows = [(pickle.dumps(entry, protocol=pickle.HIGHEST_PROTOCOL),) for entry in self._pending]
+            rows = [(encode_row(entry),) for entry in self._pending]
             self._conn.executemany("INSERT INTO gateway_log (entry) VALUES (?)", rows)
             self._pending.clear()
             self._conn.execute(
@@ -126,7 +137,7 @@ class SqliteKeyStore(MemoryKeyStore):
         with self._tx():
             self._conn.execute("DELETE FROM gateway_log")
             self._pending.clear()
-            fresh = MemoryKeyStore()
+            fresh = KeyRules()
             fresh.reset(keys)
             super().load(fresh.dump())
 
@@ -135,7 +146,7 @@ class SqliteKeyStore(MemoryKeyStore):
             self._apply_refunds(now)
             self._save()  # refunds that came due are rows too
             rows = self._conn.execute("SELECT entry FROM gateway_log ORDER BY seq").fetchall()
-        return [pickle.loads(blob) for (blob,) in rows]
+        return [decode_row(blob) for (blob,) in rows]
 
     def close(self) -> None:
         with self._thread_lock:

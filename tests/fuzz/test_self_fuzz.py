@@ -27,7 +27,7 @@ OPERATIONS = [op["id"] for op in json.loads(INDEX.read_text(encoding="utf-8"))["
 @pytest.mark.parametrize("operation", OPERATIONS)
 def test_operation_survives_fuzzing(strict_emulator: Any, operation: str, negative: bool) -> None:
     contracts = load_contracts()
-    strict_emulator.app_state.reset()
+    assert strict_emulator.post("/__mock/reset").status_code == 200
     outcome = fuzz_operation(
         contracts.get(operation),
         strict_emulator,

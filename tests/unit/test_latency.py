@@ -181,7 +181,7 @@ def test_the_same_call_gets_the_same_delays() -> None:
 
     once = delays()
     assert once[0] != once[2]  # a repeated call is another draw, as its answer is
-    state.reset()
+    asyncio.run(state.reset())
     assert delays() == once  # ... and the same sequence after a reset or a restart
 
 

@@ -10,6 +10,7 @@ are answered in its OpenAI-shaped envelope on every route, as `abortWithOpenAiMe
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import time
 from collections.abc import Mapping
@@ -116,10 +117,8 @@ class Gateway:
         seeded, self._seeded = self._seeded, []
         for key in seeded:
             if await self.store.find(key.secret) is None:  # a shared store may have them from another process
-                try:
+                with contextlib.suppress(ValueError):  # another process added it meanwhile
                     await self.store.add(key)
-                except ValueError:  # another process added it meanwhile
-                    pass
         self._ready = True
 
     async def media_allowed(self, path: str, headers: Mapping[str, str], query: Mapping[str, str]) -> bool:

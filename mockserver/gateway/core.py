@@ -356,11 +356,16 @@ def gateway_of(state: MockState) -> Gateway | None:
 
 
 def open_key_store(url: str) -> KeyStore:
-    """The key store of a `--store` URL: in the sqlite file when there is one (shared by every process)."""
+    """The key store of a `--store` URL: in the sqlite file or the Redis server when there is one
+    (shared by every process and replica), else in memory."""
     if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
         from mockserver.stores.sqlite_keys import SqliteKeyStore
 
         return SqliteKeyStore(url[len("sqlite:///") :])
+    if url.startswith(("redis://", "rediss://")):
+        from mockserver.stores.redis_keys import RedisKeyStore
+
+        return RedisKeyStore.from_url(url)
     return MemoryKeyStore()
 
 

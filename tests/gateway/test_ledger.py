@@ -24,7 +24,9 @@ from mockserver.stores.keys import (
 )
 from mockserver.stores.redis_keys import RedisKeyStore
 from mockserver.stores.sqlite_keys import SqliteKeyStore
-from tests.redis_server import redis_server, redis_url  # noqa: F401 (fixtures)
+from tests.redis_server import redis_server, redis_url
+
+__all__ = ["redis_server", "redis_url"]  # the fixtures
 
 Body = Callable[[KeyStore], Awaitable[None]]
 Work = Callable[[KeyStore], Coroutine[Any, Any, None]]

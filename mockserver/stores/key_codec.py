@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from mockserver.stores.key_records import GatewayKey, LogEntry, Usage
+from mockserver.stores.key_records import GatewayKey, LogEntry, Reservation, Usage
 
 _KEY_FIELDS = frozenset(f.name for f in dataclasses.fields(GatewayKey))
 _USAGE_FIELDS = frozenset(f.name for f in dataclasses.fields(Usage))
@@ -86,3 +86,20 @@ def _usage(item: dict[str, Any]) -> Usage:
     if unknown:
         raise ValueError(f"unknown usage field {sorted(unknown)[0]!r}")
     return Usage(**item)
+
+
+def encode_settlement(reservation: Reservation, quota: int, tokens: int, wall: float, row: LogEntry | None) -> bytes:
+    """A settlement that waits to be applied (see `Reservation.decides_nothing`), as JSON."""
+    return orjson.dumps([list(reservation), quota, tokens, wall, list(row) if row is not None else None])
+
+
+def decode_settlement(raw: bytes) -> tuple[Reservation, int, int, float, LogEntry | None]:
+    """A settlement `encode_settlement` wrote."""
+    try:
+        held, quota, tokens, wall, row = orjson.loads(raw)
+        if not isinstance(held, list) or len(held) != len(Reservation._fields):
+            raise ValueError(f"expected a reservation of {len(Reservation._fields)} fields")
+        reservation = Reservation(str(held[0]), int(held[1]), int(held[2]), bool(held[3]), bool(held[4]))
+        return reservation, int(quota), int(tokens), float(wall), _row(row) if row is not None else None
+    except (orjson.JSONDecodeError, TypeError, ValueError) as exc:
+        raise ValueError(f"gateway settlement: not one this emulator wrote ({exc})") from None

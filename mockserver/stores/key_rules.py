@@ -179,7 +179,7 @@ class KeyRules:
             reserved = estimate if limited else 0
             key.remain_quota -= reserved
             key.accessed_time = int(now)
-            return Reservation(secret, key.id, reserved, limited)
+            return Reservation(secret, key.id, reserved, limited, bool(key.tpm))
 
     def _check_rate(self, key: GatewayKey, snapshot: GatewayKey, wall: float) -> None:
         if not key.rpm and not key.tpm:

@@ -10,6 +10,12 @@ fails and the decision is made again on the new state. So two replicas never res
 twice, and a rate window counts every replica's requests once. Log rows go to a capped list
 (`<prefix>:gateway:log`, LTRIM to `LOG_SIZE`) in the same transaction. Everything read from Redis is
 JSON (`key_codec`), never pickle: the server may be shared with other hosts.
+
+A settlement that decides nothing (`Reservation.decides_nothing`: an unlimited key without a token
+window, or an unknown key) is one RPUSH to `<prefix>:gateway:pending` instead of a transaction, which is
+what most calls are: every transaction first applies the pending settlements in order (and trims them
+off in its MULTI), so every decision, total and log read sees them, and each is applied exactly once.
+Only `find` (each call's key lookup) reads without applying them: it may show an older `used_quota`.
 """
 
 from __future__ import annotations
@@ -20,7 +26,14 @@ import random
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from mockserver.stores.key_codec import decode_row, decode_state, encode_row, encode_state
+from mockserver.stores.key_codec import (
+    decode_row,
+    decode_settlement,
+    decode_state,
+    encode_row,
+    encode_settlement,
+    encode_state,
+)
 from mockserver.stores.key_records import LOG_SIZE, GatewayKey, LogEntry, Refused, Reservation, Usage
 from mockserver.stores.key_rules import KeyRules
 from mockserver.stores.redis_link import RedisLink
@@ -41,6 +54,7 @@ class RedisKeyStore:
         self.link = link
         self._state_key = link.key("gateway", "state")
         self._log_key = link.key("gateway", "log")
+        self._pending_key = link.key("gateway", "pending")
         # The newest (version, blob) this process has seen, and read-only rules decoded from it.
         self._seen: tuple[bytes, bytes] | None = None
         self._view: tuple[bytes, KeyRules] | None = None
@@ -99,6 +113,11 @@ class RedisKeyStore:
                     else:
                         blob = await pipe.hget(self._state_key, "s")
                     rules = self._decode(version, blob)
+                    # Settlements that waited: applied first, in order (a reset forgets them).
+                    pending = await pipe.lrange(self._pending_key, 0, -1)
+                    for raw in pending:
+                        held, quota, tokens, wall, row = decode_settlement(raw)
+                        rules.settle(held, quota=quota, tokens=tokens, wall=wall, row=row)
                     refused: Refused | None = None
                     result: T | None = None
                     try:
@@ -107,7 +126,7 @@ class RedisKeyStore:
                         refused = exc
                     rows = list(rules._log)
                     new_blob = encode_state(rules.dump())
-                    if new_blob == blob and not rows and not clear_log:
+                    if new_blob == blob and not rows and not pending and not clear_log:
                         new_version = version  # nothing changed: no write (the WATCH ends with the pipeline)
                     else:
                         new_version = os.urandom(8).hex().encode()
@@ -115,6 +134,9 @@ class RedisKeyStore:
                         if clear_log:
                             pipe.delete(self._log_key)
                         pipe.hset(self._state_key, mapping={"v": new_version, "s": new_blob})
+                        if pending:
+                            # Those applied go; any pushed since stay (a push appends, this trims the head).
+                            pipe.ltrim(self._pending_key, len(pending), -1)
                         if rows:
                             pipe.rpush(self._log_key, *(encode_row(row) for row in rows))
                             pipe.ltrim(self._log_key, -LOG_SIZE, -1)
@@ -145,13 +167,13 @@ class RedisKeyStore:
         return added
 
     async def get(self, key_id: int) -> GatewayKey | None:
-        return (await self._read()).get(key_id)
+        return await self._write(lambda rules: rules.get(key_id))  # with pending settlements' used_quota
 
     async def find(self, secret: str) -> GatewayKey | None:
         return (await self._read()).find(secret)
 
     async def all_keys(self) -> list[GatewayKey]:
-        return (await self._read()).all_keys()
+        return await self._write(lambda rules: rules.all_keys()) or []
 
     async def update(self, key_id: int, changes: Mapping[str, Any]) -> GatewayKey | None:
         return await self._write(lambda rules: rules.update(key_id, changes))
@@ -167,6 +189,9 @@ class RedisKeyStore:
     async def settle(
         self, reservation: Reservation, *, quota: int, tokens: int, wall: float, row: LogEntry | None
     ) -> int:
+        if reservation.decides_nothing:  # applied by the next transaction (what `KeyRules.settle` charges)
+            await self.link.client().rpush(self._pending_key, encode_settlement(reservation, quota, tokens, wall, row))
+            return max(0, quota)
         charged = await self._write(
             lambda rules: rules.settle(reservation, quota=quota, tokens=tokens, wall=wall, row=row)
         )

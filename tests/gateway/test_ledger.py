@@ -271,3 +271,34 @@ def test_a_rate_limit_counts_every_stores_requests_once(kind: str) -> None:
             await extra.close()
 
     run(kind, body, rpm=7, rate_window=60)
+
+
+def test_settlements_that_decide_nothing_are_each_counted_once(kind: str) -> None:
+    # Unlimited and unknown keys: a shared store may apply these later (Redis queues them), but every
+    # read sees each exactly once, whichever store made or read it.
+    async def call(one: KeyStore) -> None:
+        try:
+            for i in range(25):
+                secret = "abc" if i % 2 else "who"
+                held = await one.admit(secret, now=0, wall=0, estimate=0)
+                assert held.decides_nothing
+                assert await one.settle(held, quota=3, tokens=5, wall=0, row=row(secret)) == 3
+        finally:
+            if isinstance(one, RedisKeyStore):
+                await one.close()
+
+    async def body(store: KeyStore) -> None:
+        stores = _stores(kind, store)
+        await asyncio.to_thread(_in_threads, stores, call, 4)
+        reader = stores[-1]
+        assert (await reader.usage(None, 0)).calls == 100 and (await reader.usage("abc", 0)).quota == 48 * 3
+        key = await reader.get(1)
+        assert key is not None and key.used_quota == 48 * 3
+        rows = await stores[0].logs(0)
+        assert len(rows) == 100 and sorted(r.id for r in rows) == list(range(1, 101))
+        await reader.reset([])
+        assert await stores[0].logs(0) == [] and (await stores[0].usage(None, 0)).calls == 0
+        for extra in stores[1:]:
+            await extra.close()
+
+    run(kind, body)

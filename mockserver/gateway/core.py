@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mockserver.errors import GATEWAY_ERROR_TYPE, ApiError, openai_envelope
@@ -268,7 +269,8 @@ class Gateway:
             if charge.reservation.reserved:
                 await self.store.settle(charge.reservation, quota=0, tokens=0, wall=0.0, row=None)
             return
-        prompt = completion = quota = 0
+        prompt = completion = 0
+        quota: int | Callable[[], int] = 0
         failed = status >= 400
         if not failed:
             quota, prompt, completion = self._cost(call, response, charge)
@@ -296,8 +298,10 @@ class Gateway:
         if charged and charge.tasks:
             await self._schedule_refunds(charge, charged, row)
 
-    def _cost(self, call: Call, response: Response, charge: Charge) -> tuple[int, int, int]:
-        """(quota, prompt tokens, completion tokens) of an answered call."""
+    def _cost(self, call: Call, response: Response, charge: Charge) -> tuple[int | Callable[[], int], int, int]:
+        """(quota, prompt tokens, completion tokens) of an answered call. The quota of a token-priced call
+        that decides nothing (no quota or token window to check) is its price, worked out when the store
+        applies the settlement (reads of logs and usage): the call itself only counts."""
         bill = charge.bill
         group = charge.key.group if charge.key else "default"
         if bill.kind == "tokens":
@@ -312,10 +316,17 @@ class Gateway:
                     return bill.estimate, 0, 0
                 prompt, completion, cached = found
             model = usage.model if usage is not None and usage.model else bill.model
-            quota = self.prices.token_quota(
-                model, group, prompt, completion, cached, audio_prompt=audio[0], audio_completion=audio[1]
+            price = functools.partial(
+                self.prices.token_quota,
+                model,
+                group,
+                prompt,
+                completion,
+                cached,
+                audio_prompt=audio[0],
+                audio_completion=audio[1],
             )
-            return quota, prompt, completion
+            return (price if charge.reservation.decides_nothing else price()), prompt, completion
         if bill.kind == "speech":
             text = call.body.get("input", "") if isinstance(call.body, dict) else ""
             return bill.estimate, len(str(text)), 0

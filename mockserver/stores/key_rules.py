@@ -15,7 +15,7 @@ import contextlib
 import dataclasses
 import math
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from mockserver.stores.key_records import (
@@ -34,6 +34,10 @@ from mockserver.stores.key_records import (
 __all__ = ["KeyRules"]
 
 
+# Settlements kept for later before they are applied anyway (a bound on what waits in memory).
+_LATER_MAX = 256
+
+
 class KeyRules:
     """The key store's rules on dicts under one lock (the memory store itself; shared stores load and
     dump its state around each operation)."""
@@ -49,6 +53,8 @@ class KeyRules:
         self._usage: dict[str, Usage] = {}
         self._next_log = 1
         self._started = False
+        # Settlements that decide nothing, applied before the next operation but `find` (`settle_later`).
+        self._later: list[tuple[Reservation, int | Callable[[], int], int, float, LogEntry | None]] = []
 
     # -- the hooks a shared store overrides ------------------------------------------------------
     def _tx(self, write: bool = True) -> contextlib.AbstractContextManager[Any]:
@@ -61,6 +67,24 @@ class KeyRules:
     def _new_log_id(self) -> int:
         self._next_log += 1
         return self._next_log - 1
+
+    def settle_later(
+        self, reservation: Reservation, quota: int | Callable[[], int], tokens: int, wall: float, row: LogEntry | None
+    ) -> None:
+        """Keep a settlement that decides nothing (`Reservation.decides_nothing`) for the next operation:
+        a call then only appends a tuple, and `quota` may be a price asked for only then."""
+        with self._lock:
+            self._later.append((reservation, quota, tokens, wall, row))
+            if len(self._later) >= _LATER_MAX:  # nobody read for a while: apply them, so they stay few
+                self._apply_later()
+
+    def _apply_later(self) -> None:
+        """Apply the kept settlements, in order (called inside an operation)."""
+        if self._later:
+            later, self._later = self._later, []
+            for reservation, quota, tokens, wall, row in later:
+                price = quota() if callable(quota) else quota
+                self._settle(reservation, quota=price, tokens=tokens, wall=wall, row=row)
 
     def initialize(self, keys: Iterable[GatewayKey]) -> None:
         """Start with `keys` unless the store already holds state (a shared file another process began,
@@ -80,6 +104,7 @@ class KeyRules:
             self._next_id = 1
             self._next_log = 1
             self._started = True
+            self._later.clear()
             for key in keys:
                 self._add(dataclasses.replace(key))
 
@@ -123,6 +148,7 @@ class KeyRules:
 
     def get(self, key_id: int) -> GatewayKey | None:
         with self._tx(write=False):
+            self._apply_later()
             key = self._by_id.get(key_id)
             return dataclasses.replace(key) if key else None
 
@@ -133,10 +159,12 @@ class KeyRules:
 
     def all_keys(self) -> list[GatewayKey]:
         with self._tx(write=False):
+            self._apply_later()
             return [dataclasses.replace(k) for k in sorted(self._by_id.values(), key=lambda k: k.id)]
 
     def update(self, key_id: int, changes: Mapping[str, Any]) -> GatewayKey | None:
         with self._tx():
+            self._apply_later()
             key = self._by_id.get(key_id)
             if key is None:
                 return None
@@ -146,6 +174,7 @@ class KeyRules:
 
     def remove(self, key_id: int) -> bool:
         with self._tx():
+            self._apply_later()
             key = self._by_id.pop(key_id, None)
             if key is None:
                 return False
@@ -155,7 +184,7 @@ class KeyRules:
     # -- admission and charging ------------------------------------------------------------------
     def admit(self, secret: str, *, now: float, wall: float, estimate: int) -> Reservation:
         with self._tx():
-            self._apply_refunds(now)
+            self._apply_refunds(now)  # and the settlements kept for later
             key = self._by_secret.get(secret)
             if key is None:
                 return Reservation(secret, 0, 0, False)
@@ -201,32 +230,36 @@ class KeyRules:
 
     def settle(self, reservation: Reservation, *, quota: int, tokens: int, wall: float, row: LogEntry | None) -> int:
         with self._tx():
-            key = self._by_id.get(reservation.key_id) if reservation.key_id else None
-            charged = max(0, quota)
-            if key is not None and key.secret == reservation.secret:
-                if reservation.limited:
-                    available = key.remain_quota + reservation.reserved
-                    # Never below zero: the gateway's post-consumption may overshoot by one call; the
-                    # emulator promises a key is never overspent, so the last call is charged what is left.
-                    charged = min(charged, max(0, available))
-                    key.remain_quota = available - charged
-                key.used_quota += charged
-                if key.tpm and tokens > 0:
-                    self._windows.setdefault(key.secret, collections.deque()).append((wall, tokens))
-            if row is not None:
-                row = row._replace(quota=charged, id=self._new_log_id())
-                self._emit(row)
-                usage = self._usage.get(reservation.secret)
-                if usage is None:
-                    usage = self._usage[reservation.secret] = Usage()
-                if row.type == LOG_ERROR:
-                    usage.errors += 1
-                else:
-                    usage.calls += 1
-                    usage.prompt_tokens += row.prompt_tokens
-                    usage.completion_tokens += row.completion_tokens
-                    usage.quota += charged
-            return charged
+            self._apply_later()  # first: log rows stay in the order calls were settled
+            return self._settle(reservation, quota=quota, tokens=tokens, wall=wall, row=row)
+
+    def _settle(self, reservation: Reservation, *, quota: int, tokens: int, wall: float, row: LogEntry | None) -> int:
+        key = self._by_id.get(reservation.key_id) if reservation.key_id else None
+        charged = max(0, quota)
+        if key is not None and key.secret == reservation.secret:
+            if reservation.limited:
+                available = key.remain_quota + reservation.reserved
+                # Never below zero: the gateway's post-consumption may overshoot by one call; the
+                # emulator promises a key is never overspent, so the last call is charged what is left.
+                charged = min(charged, max(0, available))
+                key.remain_quota = available - charged
+            key.used_quota += charged
+            if key.tpm and tokens > 0:
+                self._windows.setdefault(key.secret, collections.deque()).append((wall, tokens))
+        if row is not None:
+            row = row._replace(quota=charged, id=self._new_log_id())
+            self._emit(row)
+            usage = self._usage.get(reservation.secret)
+            if usage is None:
+                usage = self._usage[reservation.secret] = Usage()
+            if row.type == LOG_ERROR:
+                usage.errors += 1
+            else:
+                usage.calls += 1
+                usage.prompt_tokens += row.prompt_tokens
+                usage.completion_tokens += row.completion_tokens
+                usage.quota += charged
+        return charged
 
     def refund_at(self, secret: str, quota: int, due: float, row: LogEntry) -> None:
         if quota <= 0:
@@ -235,7 +268,8 @@ class KeyRules:
             self._refunds.append((due, secret, quota, row))
 
     def _apply_refunds(self, now: float) -> None:
-        """Refunds whose time has come go back to their keys (called under the lock)."""
+        """Settlements kept for later, then refunds whose time has come (called under the lock)."""
+        self._apply_later()
         if not self._refunds:
             return
         due = [r for r in self._refunds if r[0] <= now]

@@ -8,7 +8,7 @@ dicts, `SqliteKeyStore` and `RedisKeyStore` on state they load and write back ar
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from mockserver.stores.key_records import (
@@ -87,10 +87,18 @@ class KeyStore(Protocol):
         ...
 
     async def settle(
-        self, reservation: Reservation, *, quota: int, tokens: int, wall: float, row: LogEntry | None
-    ) -> int:
+        self,
+        reservation: Reservation,
+        *,
+        quota: int | Callable[[], int],
+        tokens: int,
+        wall: float,
+        row: LogEntry | None,
+    ) -> int | None:
         """Charge the actual `quota` against the reservation (never below zero left) and log `row`
-        (its `quota` set to what was charged); returns the quota charged."""
+        (its `quota` set to what was charged); returns the quota charged. A settlement that decides
+        nothing (`reservation.decides_nothing`) may be applied later, before any other operation but
+        `find` reads the state; then `quota` may be a price asked for only then, and None is returned."""
         ...
 
     async def refund_at(self, secret: str, quota: int, due: float, row: LogEntry) -> None:
@@ -116,7 +124,12 @@ class KeyStore(Protocol):
 
 class MemoryKeyStore:
     """`KeyStore` in this process: `KeyRules` run at once (each operation under the rules' own lock;
-    nothing here awaits, so an operation is never interleaved with another coroutine's)."""
+    nothing here awaits, so an operation is never interleaved with another coroutine's). Settlements
+    that decide nothing wait in the rules (`settle_later`): most calls then cost an append, and their
+    price is worked out when the next operation applies them."""
+
+    # Whether settlements may wait in this process (not when the rules' state is shared with others).
+    defers = True
 
     def __init__(self, rules: KeyRules | None = None) -> None:
         self.rules = rules if rules is not None else KeyRules()
@@ -149,9 +162,19 @@ class MemoryKeyStore:
         return self.rules.admit(secret, now=now, wall=wall, estimate=estimate)
 
     async def settle(
-        self, reservation: Reservation, *, quota: int, tokens: int, wall: float, row: LogEntry | None
-    ) -> int:
-        return self.rules.settle(reservation, quota=quota, tokens=tokens, wall=wall, row=row)
+        self,
+        reservation: Reservation,
+        *,
+        quota: int | Callable[[], int],
+        tokens: int,
+        wall: float,
+        row: LogEntry | None,
+    ) -> int | None:
+        if self.defers and reservation.decides_nothing:
+            self.rules.settle_later(reservation, quota, tokens, wall, row)
+            return None if callable(quota) else max(0, quota)
+        price = quota() if callable(quota) else quota
+        return self.rules.settle(reservation, quota=price, tokens=tokens, wall=wall, row=row)
 
     async def refund_at(self, secret: str, quota: int, due: float, row: LogEntry) -> None:
         self.rules.refund_at(secret, quota, due, row)

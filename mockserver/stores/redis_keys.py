@@ -187,13 +187,22 @@ class RedisKeyStore:
         return held
 
     async def settle(
-        self, reservation: Reservation, *, quota: int, tokens: int, wall: float, row: LogEntry | None
-    ) -> int:
+        self,
+        reservation: Reservation,
+        *,
+        quota: int | Callable[[], int],
+        tokens: int,
+        wall: float,
+        row: LogEntry | None,
+    ) -> int | None:
+        if callable(quota):  # priced now: what waits in Redis is data, read by other processes
+            quota = quota()
         if reservation.decides_nothing:  # applied by the next transaction (what `KeyRules.settle` charges)
             await self.link.client().rpush(self._pending_key, encode_settlement(reservation, quota, tokens, wall, row))
             return max(0, quota)
+        price = quota
         charged = await self._write(
-            lambda rules: rules.settle(reservation, quota=quota, tokens=tokens, wall=wall, row=row)
+            lambda rules: rules.settle(reservation, quota=price, tokens=tokens, wall=wall, row=row)
         )
         return int(charged or 0)
 

@@ -35,6 +35,8 @@ CREATE TABLE IF NOT EXISTS gateway_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, e
 class SqliteKeyStore(MemoryKeyStore):
     """`KeyStore` in a sqlite file: `SqliteKeyRules` behind the async protocol."""
 
+    defers = False  # the state is in the file, shared: every settlement is written at once
+
     def __init__(self, path: str) -> None:
         super().__init__(SqliteKeyRules(path))
         self.path = path

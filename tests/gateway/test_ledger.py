@@ -302,3 +302,15 @@ def test_settlements_that_decide_nothing_are_each_counted_once(kind: str) -> Non
             await extra.close()
 
     run(kind, body)
+
+
+def test_settlements_kept_for_later_stay_few_without_reads() -> None:
+    async def body(store: KeyStore) -> None:
+        assert isinstance(store, MemoryKeyStore)
+        for _ in range(1000):
+            held = await store.admit("who", now=0, wall=0, estimate=0)
+            assert await store.settle(held, quota=lambda: 2, tokens=0, wall=0, row=row("who")) is None
+        assert len(store.rules._later) < 256  # applied as they pile up, not kept without bound
+        assert (await store.usage("who", 0)).quota == 2_000 and len(await store.logs(0)) == 1_000
+
+    run("memory", body)

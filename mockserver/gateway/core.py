@@ -191,7 +191,7 @@ class Gateway:
             if not ip_allowed(key, str(client[0])):
                 raise GatewayError(403, "您的 IP 不在令牌允许访问的列表中", code="access_denied")
         group = key.group if key else "default"
-        bill = billing.plan(call, self.prices, group)
+        bill = billing.plan(call, self.prices, group, reserve=key is not None and not key.unlimited_quota)
         if key is not None and key.model_limits and bill.kind != "free" and bill.model not in key.model_limits:
             raise GatewayError(403, f"该令牌无权访问模型 {bill.model}")
         if key is None:  # an unknown key in open mode: unlimited, nothing to check or reserve
@@ -313,7 +313,7 @@ class Gateway:
             else:
                 found = billing.usage_of(getattr(response, "payload", None))
                 if found is None:  # a stream whose handler did not say: the reservation stands
-                    return bill.estimate, 0, 0
+                    return bill.estimate or billing.token_estimate(call, self.prices, group, bill.model), 0, 0
                 prompt, completion, cached = found
             model = usage.model if usage is not None and usage.model else bill.model
             price = functools.partial(

@@ -247,7 +247,7 @@ class KeyRules:
             if key.tpm and tokens > 0:
                 self._windows.setdefault(key.secret, collections.deque()).append((wall, tokens))
         if row is not None:
-            row = row._replace(quota=charged, id=self._new_log_id())
+            row = LogEntry(*row[:-2], charged, self._new_log_id())  # quota and id: the last two fields
             self._emit(row)
             usage = self._usage.get(reservation.secret)
             if usage is None:

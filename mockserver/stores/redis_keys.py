@@ -41,6 +41,8 @@ from mockserver.stores.redis_link import RedisLink
 T = TypeVar("T")
 # Conflicting writers retry; past this many conflicts in a row something is wrong (or hopelessly busy).
 _MAX_ATTEMPTS = 500
+# Settlements waiting in Redis before the process that pushed the last one applies them.
+_PENDING_MAX = 256
 
 
 class KeyStoreBusy(RuntimeError):
@@ -198,7 +200,11 @@ class RedisKeyStore:
         if callable(quota):  # priced now: what waits in Redis is data, read by other processes
             quota = quota()
         if reservation.decides_nothing:  # applied by the next transaction (what `KeyRules.settle` charges)
-            await self.link.client().rpush(self._pending_key, encode_settlement(reservation, quota, tokens, wall, row))
+            waiting = await self.link.client().rpush(
+                self._pending_key, encode_settlement(reservation, quota, tokens, wall, row)
+            )
+            if waiting >= _PENDING_MAX:  # nobody decided or read for a while: apply them, so they stay few
+                await self._write(lambda rules: None)
             return max(0, quota)
         price = quota
         charged = await self._write(

@@ -147,7 +147,7 @@ class KeyRules:
         return key
 
     def get(self, key_id: int) -> GatewayKey | None:
-        with self._tx(write=False):
+        with self._tx():  # a write: a shared store applies the settlements waiting in it
             self._apply_later()
             key = self._by_id.get(key_id)
             return dataclasses.replace(key) if key else None
@@ -158,7 +158,7 @@ class KeyRules:
             return self._by_secret.get(secret)
 
     def all_keys(self) -> list[GatewayKey]:
-        with self._tx(write=False):
+        with self._tx():  # a write: a shared store applies the settlements waiting in it
             self._apply_later()
             return [dataclasses.replace(k) for k in sorted(self._by_id.values(), key=lambda k: k.id)]
 

@@ -314,6 +314,9 @@ def test_settlements_kept_for_later_stay_few_without_reads(kind: str) -> None:
             assert len(store.rules._later) < 256  # applied as they pile up, not kept without bound
         if isinstance(store, RedisKeyStore):
             assert await store.link.client().llen(store._pending_key) < 256
+        if isinstance(store, SqliteKeyStore):
+            waiting = store.rules._conn.execute("SELECT COUNT(*) FROM gateway_waiting").fetchone()[0]  # type: ignore[attr-defined]
+            assert waiting < 256
         assert (await store.usage("who", 0)).quota == 1_200 and len(await store.logs(0)) == 600
 
     run(kind, body)

@@ -93,7 +93,7 @@ def _link_refused() -> Response:
 
 async def serve_media(request: Request) -> Response:
     guard = request.app.state.mock.ext.get("media_guard")  # with keys: a key or the link's signature
-    if guard is not None and not guard(request.url.path, request.headers, request.query_params):
+    if guard is not None and not await guard(request.url.path, request.headers, request.query_params):
         return _link_refused()
     kind = request.path_params["kind"]
     name = request.path_params["name"]

@@ -278,7 +278,7 @@ def find_key(call: Call, headers_allowed: tuple[str, ...], query_allowed: tuple[
     return ""
 
 
-def check_auth(call: Call, locations: tuple[tuple[str, ...], tuple[str, ...]] | None = None) -> None:
+async def check_auth(call: Call, locations: tuple[tuple[str, ...], tuple[str, ...]] | None = None) -> None:
     headers_allowed, query_allowed = locations or key_locations(call.contract)
     key = find_key(call, headers_allowed, query_allowed)
     if not key:
@@ -287,7 +287,7 @@ def check_auth(call: Call, locations: tuple[tuple[str, ...], tuple[str, ...]] | 
     secret = normalize_key(key)  # compared exactly: only the `sk-` prefix is optional, as in new-api
     gateway = call.state.ext.get("gateway")
     if gateway is not None:  # keys, quota, limits, pre-consumption: mockserver.gateway
-        gateway.admit(call, key)
+        await gateway.admit(call, key)
     elif call.state.settings.api_key and secret not in {normalize_key(k) for k in call.state.settings.api_key}:
         raise ApiError(401, "Invalid token", code="invalid_api_key")
 
@@ -508,8 +508,8 @@ def endpoint_app(endpoint: Endpoint, contract: Contract, state: MockState) -> Ca
         _journal(call, kept)
         try:
             if endpoint.auth:
-                check_auth(call, locations)
-            elif (guard := state.ext.get("media_guard")) is not None and not guard(
+                await check_auth(call, locations)
+            elif (guard := state.ext.get("media_guard")) is not None and not await guard(
                 request.url.path, call.headers, request.query_params
             ):  # a key-less download (e.g. /mj/image/{id}): with keys it needs one, or the link's signature
                 raise ApiError(401, "this link needs a key or the signature it was handed out with (sig)")
@@ -647,7 +647,7 @@ async def _finish(call: Call, response: Response) -> Response:
             entry.keep_answer(response)
         await journal.finish(entry)
     if call.charge is not None:  # the gateway charges what the call used (an error costs nothing)
-        call.state.ext["gateway"].settle(call, response)
+        await call.state.ext["gateway"].settle(call, response)
     for uploads in call.files.values():  # handlers read uploads eagerly; unclosed spool files leak
         for upload in uploads:
             upload.file.close()

@@ -142,8 +142,10 @@ def _kind(operation: str, family: str, method: str) -> str:
 _KINDS: dict[tuple[str, str], str] = {}
 
 
-def plan(call: Call, table: PriceTable, group: str) -> Bill:
-    """How this call will be priced, and what to reserve for it before it runs."""
+def plan(call: Call, table: PriceTable, group: str, *, reserve: bool = True) -> Bill:
+    """How this call will be priced, and what to reserve for it before it runs. Without `reserve` (a key
+    with no quota to reserve from) a token-priced call's estimate is left at 0: `token_estimate` works it
+    out if it is ever needed."""
     contract = call.contract
     op, family = contract.id, contract.family
     method = call.request.scope["method"]
@@ -157,8 +159,7 @@ def plan(call: Call, table: PriceTable, group: str) -> Bill:
         model = body.get("model")
         if not isinstance(model, str) or not model:
             model = token_model(call)
-        prompt_estimate = len(call.raw_body) // 4
-        return Bill(model, "tokens", table.estimate(model, group, prompt_estimate, max_tokens(body)))
+        return Bill(model, "tokens", token_estimate(call, table, group, model) if reserve else 0)
     if op == "audio_speech":
         model = str(body.get("model") or "tts-1")
         return Bill(model, "speech", table.token_quota(model, group, len(str(body.get("input") or "")), 0))
@@ -180,6 +181,12 @@ def plan(call: Call, table: PriceTable, group: str) -> Bill:
     count = _number(body.get("n"), 1.0) if op in ("images_generations", "images_edits") else 1.0
     count = min(max(count, 1.0), 10.0)
     return Bill(model, "call", table.usd_quota(usd, group, count), usd, count)
+
+
+def token_estimate(call: Call, table: PriceTable, group: str, model: str) -> int:
+    """What new-api pre-consumes for a token-priced call (its prompt guessed from the body's size)."""
+    body = call.body if isinstance(call.body, dict) else {}
+    return table.estimate(model, group, len(call.raw_body) // 4, max_tokens(body))
 
 
 def _video(op: str, body: Mapping[str, Any], table: PriceTable, group: str) -> Bill:

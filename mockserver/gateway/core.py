@@ -10,9 +10,11 @@ are answered in its OpenAI-shaped envelope on every route, as `abortWithOpenAiMe
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import functools
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mockserver.errors import GATEWAY_ERROR_TYPE, ApiError, openai_envelope
@@ -92,7 +94,9 @@ class Gateway:
             self.initial.extend(load_keys_file(settings.keys, now=start))
         taken = {k.secret for k in self.initial}
         self.initial.extend(k for k in api_keys(settings.api_key, now=start) if k.secret not in taken)
-        self.store.initialize(self.initial)
+        # The store is prepared (`ready`) on first use or at start-up: its operations are coroutines.
+        self._ready = False
+        self._seeded: list[GatewayKey] = []
         self._seeds = 0
         # With keys or a control token, media links are signed (and served only to a key, the control
         # token or a valid signature).
@@ -100,50 +104,66 @@ class Gateway:
         secrets = [k.secret for k in self.initial] + ([self.control_token] if self.control_token else [])
         self.signer = LinkSigner(settings.seed, secrets) if self.strict or self.control_token else None
 
-    def media_allowed(self, path: str, headers: Mapping[str, str], query: Mapping[str, str]) -> bool:
+    async def ready(self) -> KeyStore:
+        """The store, holding the start-up keys (prepared by the first caller: start-up, or the first
+        request of an app whose lifespan did not run)."""
+        if not self._ready:
+            await self._prepare()
+        return self.store
+
+    async def _prepare(self) -> None:
+        # `initialize` keeps a store that holds state already (another process's, or an earlier call's),
+        # so two requests preparing at once, or two workers, start the store once.
+        await self.store.initialize(self.initial)
+        seeded, self._seeded = self._seeded, []
+        for key in seeded:
+            if await self.store.find(key.secret) is None:  # a shared store may have them from another process
+                with contextlib.suppress(ValueError):  # another process added it meanwhile
+                    await self.store.add(key)
+        self._ready = True
+
+    async def media_allowed(self, path: str, headers: Mapping[str, str], query: Mapping[str, str]) -> bool:
         """Whether a media download (`/__mock/media/...`, `/mj/image/{id}`) may be served."""
         if self.signer is None:
             return True
         if self.control_token and signing.sent_control_token(headers) == self.control_token:
             return True
-        return signing.allowed(
-            self.signer,
-            lambda sent: self.strict and self.store.find(secret_of(sent)) is not None,
-            path,
-            headers,
-            query,
-        )
+        sent = signing.sent_key(headers, query)
+        known = bool(sent) and self.strict and await (await self.ready()).find(secret_of(sent)) is not None
+        return signing.allowed(self.signer, lambda _: known, path, headers, query)
 
     async def close(self) -> None:
-        """Let go of the store's file (a shared store keeps one open)."""
-        closer = getattr(self.store, "close", None)
-        if closer is not None:
-            closer()
+        """Let go of the store's file or connection (a shared store keeps one open)."""
+        await self.store.close()
 
-    async def _sign_in_background(self) -> None:
-        """Links rendered outside a request (callback bodies) are signed too."""
+    async def _start(self) -> None:
+        """At start-up: links rendered outside a request (callback bodies) are signed too; the store is prepared."""
         if self.signer is not None:
             self.signer.activate()
+        await self.ready()
 
     def seed(self, keys: list[GatewayKey]) -> None:
-        """The account's sample keys (System API): kept only when the user declared no keys of their own."""
+        """The account's sample keys (System API): kept only when the user declared no keys of their own.
+        They join the store when it is next prepared (`ready`)."""
         if self.strict:
             return
         self.initial.extend(keys)
-        for key in keys:
-            if self.store.find(key.secret) is None:  # a shared store may have them from another process
-                self.store.add(key)
+        self._seeded.extend(keys)
+        self._ready = False
 
-    def reset(self) -> None:
+    async def reset(self) -> None:
         """Back to the keys the emulator started with; usage, refunds and windows forgotten."""
-        self.store.reset(self.initial)
+        await self.store.reset(self.initial)
+        self._seeded.clear()
+        self._ready = True
 
-    def reset_keys(self) -> None:
+    async def reset_keys(self) -> None:
         """`DELETE /__mock/keys`: the start-up keys again (usage and logs are kept)."""
-        for key in self.store.all_keys():
-            self.store.remove(key.id)
+        store = await self.ready()
+        for key in await store.all_keys():
+            await store.remove(key.id)
         for key in self.initial:
-            self.store.add(key)
+            await store.add(key)
 
     def next_seed(self) -> int:
         """A counter for generated key secrets (deterministic per server)."""
@@ -151,15 +171,16 @@ class Gateway:
         return self._seeds
 
     # -- admission -------------------------------------------------------------------------------
-    def admit(self, call: Call, sent: str) -> None:
+    async def admit(self, call: Call, sent: str) -> None:
         """Check the key a call sent and reserve its estimated cost; raise `GatewayError` to refuse."""
         if self.signer is not None:
             self.signer.activate()
+        store = self.store if self._ready else await self.ready()
         secret = secret_of(sent)
-        key = self.store.find(secret)
+        key = await store.find(secret)
         if key is None and self.strict:
             base, dash, _ = secret.partition("-")
-            if dash and self.store.find(base) is not None:
+            if dash and await store.find(base) is not None:
                 # A `-N` suffix pins a channel; new-api lets only admins do it (SetupContextForToken).
                 raise GatewayError(403, "普通用户不支持指定渠道")
             raise GatewayError(401, "无效的令牌")
@@ -170,7 +191,7 @@ class Gateway:
             if not ip_allowed(key, str(client[0])):
                 raise GatewayError(403, "您的 IP 不在令牌允许访问的列表中", code="access_denied")
         group = key.group if key else "default"
-        bill = billing.plan(call, self.prices, group)
+        bill = billing.plan(call, self.prices, group, reserve=key is not None and not key.unlimited_quota)
         if key is not None and key.model_limits and bill.kind != "free" and bill.model not in key.model_limits:
             raise GatewayError(403, f"该令牌无权访问模型 {bill.model}")
         if key is None:  # an unknown key in open mode: unlimited, nothing to check or reserve
@@ -178,7 +199,7 @@ class Gateway:
         else:
             wall = time.time() if key.rpm or key.tpm else 0.0
             try:
-                reservation = self.store.admit(secret, now=call.now, wall=wall, estimate=bill.estimate)
+                reservation = await store.admit(secret, now=call.now, wall=wall, estimate=bill.estimate)
             except Refused as refused:
                 raise self._refusal(refused, secret) from None
         charge = Charge(key, reservation, bill)
@@ -235,7 +256,7 @@ class Gateway:
                 break
         charge.tasks.append((str(record.id), fails_at))
 
-    def settle(self, call: Call, response: Response) -> None:
+    async def settle(self, call: Call, response: Response) -> None:
         """Charge an answered call from its actual usage (an error costs nothing) and log it."""
         charge: Charge | None = call.charge
         if charge is None:
@@ -246,9 +267,10 @@ class Gateway:
         status = response.status_code
         if bill.kind == "free":  # reads cost nothing and are not logged, as in new-api
             if charge.reservation.reserved:
-                self.store.settle(charge.reservation, quota=0, tokens=0, wall=0.0, row=None)
+                await self.store.settle(charge.reservation, quota=0, tokens=0, wall=0.0, row=None)
             return
-        prompt = completion = quota = 0
+        prompt = completion = 0
+        quota: int | Callable[[], int] = 0
         failed = status >= 400
         if not failed:
             quota, prompt, completion = self._cost(call, response, charge)
@@ -270,12 +292,16 @@ class Gateway:
             f"status {status}" if failed else (None if bill.kind in ("tokens", "speech") else self._content(bill)),
         )
         wall = time.time() if key is not None and key.tpm else 0.0
-        charged = self.store.settle(charge.reservation, quota=quota, tokens=prompt + completion, wall=wall, row=row)
+        charged = await self.store.settle(
+            charge.reservation, quota=quota, tokens=prompt + completion, wall=wall, row=row
+        )
         if charged and charge.tasks:
-            self._schedule_refunds(call, charge, charged, row)
+            await self._schedule_refunds(charge, charged, row)
 
-    def _cost(self, call: Call, response: Response, charge: Charge) -> tuple[int, int, int]:
-        """(quota, prompt tokens, completion tokens) of an answered call."""
+    def _cost(self, call: Call, response: Response, charge: Charge) -> tuple[int | Callable[[], int], int, int]:
+        """(quota, prompt tokens, completion tokens) of an answered call. The quota of a token-priced call
+        that decides nothing (no quota or token window to check) is its price, worked out when the store
+        applies the settlement (reads of logs and usage): the call itself only counts."""
         bill = charge.bill
         group = charge.key.group if charge.key else "default"
         if bill.kind == "tokens":
@@ -287,13 +313,20 @@ class Gateway:
             else:
                 found = billing.usage_of(getattr(response, "payload", None))
                 if found is None:  # a stream whose handler did not say: the reservation stands
-                    return bill.estimate, 0, 0
+                    return bill.estimate or billing.token_estimate(call, self.prices, group, bill.model), 0, 0
                 prompt, completion, cached = found
             model = usage.model if usage is not None and usage.model else bill.model
-            quota = self.prices.token_quota(
-                model, group, prompt, completion, cached, audio_prompt=audio[0], audio_completion=audio[1]
+            price = functools.partial(
+                self.prices.token_quota,
+                model,
+                group,
+                prompt,
+                completion,
+                cached,
+                audio_prompt=audio[0],
+                audio_completion=audio[1],
             )
-            return quota, prompt, completion
+            return (price if charge.reservation.decides_nothing else price()), prompt, completion
         if bill.kind == "speech":
             text = call.body.get("input", "") if isinstance(call.body, dict) else ""
             return bill.estimate, len(str(text)), 0
@@ -313,13 +346,13 @@ class Gateway:
             text += f"，音频倍率 {r.audio_ratio:.2f}，音频补全倍率 {r.audio_completion_ratio:.2f}"
         return text
 
-    def _schedule_refunds(self, call: Call, charge: Charge, charged: int, row: LogEntry) -> None:
+    async def _schedule_refunds(self, charge: Charge, charged: int, row: LogEntry) -> None:
         per_task = charged // len(charge.tasks)
         for task_id, fails_at in charge.tasks:
             if fails_at is None:
                 continue
             refund = row.refund(per_task, fails_at, f"异步任务执行失败 {task_id}，补偿 {per_task}")
-            self.store.refund_at(charge.reservation.secret, per_task, fails_at, refund)
+            await self.store.refund_at(charge.reservation.secret, per_task, fails_at, refund)
 
 
 def _is_stream(call: Call) -> bool:
@@ -334,11 +367,16 @@ def gateway_of(state: MockState) -> Gateway | None:
 
 
 def open_key_store(url: str) -> KeyStore:
-    """The key store of a `--store` URL: in the sqlite file when there is one (shared by every process)."""
+    """The key store of a `--store` URL: in the sqlite file or the Redis server when there is one
+    (shared by every process and replica), else in memory."""
     if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
         from mockserver.stores.sqlite_keys import SqliteKeyStore
 
         return SqliteKeyStore(url[len("sqlite:///") :])
+    if url.startswith(("redis://", "rediss://")):
+        from mockserver.stores.redis_keys import RedisKeyStore
+
+        return RedisKeyStore.from_url(url)
     return MemoryKeyStore()
 
 
@@ -350,6 +388,6 @@ def install(state: MockState) -> Gateway:
     state.ext[TASK_HOOK] = gateway.task_submitted
     state.ext[MEDIA_GUARD] = gateway.media_allowed
     state.on_reset.append(gateway.reset)
-    state.on_startup.insert(0, gateway._sign_in_background)  # before the dispatcher task is started
+    state.on_startup.insert(0, gateway._start)  # before the dispatcher task is started
     state.on_shutdown.append(gateway.close)
     return gateway

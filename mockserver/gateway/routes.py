@@ -45,12 +45,13 @@ def _field(message: str) -> str:
 async def keys(request: Request) -> Response:
     """GET: every key; POST: create one key or a list (201); DELETE: back to the keys the server started with."""
     gateway = _gateway(request)
+    store = await gateway.ready()
     state = request.app.state.mock
     if request.method == "GET":
-        gateway.store.refresh(state.clock.now())
-        return JSONAnswer({"keys": [k.view(full=True) for k in gateway.store.all_keys()]})
+        await store.refresh(state.clock.now())
+        return JSONAnswer({"keys": [k.view(full=True) for k in await store.all_keys()]})
     if request.method == "DELETE":
-        gateway.reset_keys()
+        await gateway.reset_keys()
         return JSONAnswer({"deleted": True})
     try:
         data = await _body(request)
@@ -64,7 +65,7 @@ async def keys(request: Request) -> Response:
             )
             for i, item in enumerate(items)
         ]
-        stored = [gateway.store.add(key) for key in made]
+        stored = [await store.add(key) for key in made]
     except KeySpecError as exc:
         return _error(400, str(exc), _field(str(exc)))
     except ValueError as exc:
@@ -82,15 +83,15 @@ def _key_id(request: Request) -> int | JSONAnswer:
 
 async def key(request: Request) -> Response:
     """GET one key, PATCH some of its fields, DELETE it."""
-    gateway = _gateway(request)
+    store = await _gateway(request).ready()
     key_id = _key_id(request)
     if isinstance(key_id, JSONAnswer):
         return key_id
-    found = gateway.store.get(key_id)
+    found = await store.get(key_id)
     if found is None:
         return _error(404, f"no key with id {key_id}", "id")
     if request.method == "DELETE":
-        gateway.store.remove(key_id)
+        await store.remove(key_id)
         return JSONAnswer({"deleted": key_id})
     if request.method == "PATCH":
         try:
@@ -112,7 +113,7 @@ async def key(request: Request) -> Response:
         except KeySpecError as exc:
             return _error(400, str(exc), _field(str(exc)))
         changes = {f: getattr(parsed, f) for f in EDITABLE}
-        updated = gateway.store.update(key_id, changes)
+        updated = await store.update(key_id, changes)
         if updated is None:
             return _error(404, f"no key with id {key_id}", "id")
         found = updated
@@ -122,20 +123,21 @@ async def key(request: Request) -> Response:
 async def usage(request: Request) -> Response:
     """Totals of one key (`?key=sk-...`) or of every call, and the log rows behind them (`?rows=1`)."""
     gateway = _gateway(request)
+    store = await gateway.ready()
     now = request.app.state.mock.clock.now()
     sent = request.query_params.get("key")
     if sent is not None and not sent.strip():
         return _error(400, "key: must not be empty (leave it out for every key's totals)", "key")
     secret = secret_of(sent) if sent else None
-    totals = gateway.store.usage(secret, now).as_dict()
+    totals = (await store.usage(secret, now)).as_dict()
     answer: dict[str, Any] = {"key": sent, **totals}
-    found = gateway.store.find(secret) if secret else None
+    found = await store.find(secret) if secret else None
     if found is not None:
         answer["remain_quota"] = found.remain_quota
         answer["unlimited_quota"] = found.unlimited_quota
         answer["status"] = found.view()["status"]
     if request.query_params.get("rows") in ("1", "true"):
-        rows = gateway.store.logs(now)
+        rows = await store.logs(now)
         answer["rows"] = [
             row.as_dict(USER_ID, USERNAME, gateway.describe) for row in rows if secret is None or row.secret == secret
         ]

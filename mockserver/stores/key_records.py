@@ -171,6 +171,14 @@ class Reservation(NamedTuple):
     key_id: int
     reserved: int
     limited: bool
+    # The key counts tokens per window (TPM): its settlement feeds the next admission's check.
+    windowed: bool = False
+
+    @property
+    def decides_nothing(self) -> bool:
+        """Whether settling it can wait: no quota to take from and no window to fill, so no admission
+        depends on it (only totals, `used_quota` and the log do; a store may apply it before its next read)."""
+        return not self.limited and not self.windowed
 
 
 @dataclasses.dataclass

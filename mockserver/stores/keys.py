@@ -1,21 +1,14 @@
-"""The gateway's keys, quota ledger, rate windows and usage log: `KeyStore` and its memory implementation.
+"""The gateway's keys, quota ledger, rate windows and usage log: the async `KeyStore` protocol and its memory store.
 
-Everything that decides something is one atomic store operation, as new-api does it with a
-conditional `UPDATE tokens SET remain_quota = remain_quota - ? WHERE remain_quota >= ?`:
-`admit` checks a key and reserves its estimated cost (pre-consumption) in one step, `settle` turns the
-reservation into the actual cost and writes the log row, and task refunds are ledger entries that
-become effective at the virtual time the task fails. A store shared by several processes implements
-the same protocol, so the rules hold across workers once state is shared.
+Every method that reads or decides is a coroutine, so a store may keep its state elsewhere (a sqlite
+file, Redis) and each decision is one atomic operation there. The rules themselves are `KeyRules`
+(`stores/key_rules.py`), synchronous and shared by every store: `MemoryKeyStore` runs them on its own
+dicts, `SqliteKeyStore` and `RedisKeyStore` on state they load and write back around each operation.
 """
 
 from __future__ import annotations
 
-import collections
-import contextlib
-import dataclasses
-import math
-import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from mockserver.stores.key_records import (
@@ -35,6 +28,7 @@ from mockserver.stores.key_records import (
     Usage,
     mask,
 )
+from mockserver.stores.key_rules import KeyRules
 
 __all__ = [
     "LOG_CONSUME",
@@ -47,6 +41,7 @@ __all__ = [
     "STATUS_EXPIRED",
     "STATUS_NAMES",
     "GatewayKey",
+    "KeyRules",
     "KeyStore",
     "LogEntry",
     "MemoryKeyStore",
@@ -58,300 +53,142 @@ __all__ = [
 
 
 class KeyStore(Protocol):
-    """What the gateway needs from a store of keys, quota and usage."""
+    """What the gateway needs from a store of keys, quota and usage (every decision atomic)."""
 
-    def reset(self, keys: Iterable[GatewayKey]) -> None:
+    async def reset(self, keys: Iterable[GatewayKey]) -> None:
         """Forget every key, reservation, window, refund and log row; start over with `keys`."""
         ...
 
-    def initialize(self, keys: Iterable[GatewayKey]) -> None:
-        """`reset(keys)`, unless the store already holds state (one shared by another process)."""
+    async def initialize(self, keys: Iterable[GatewayKey]) -> None:
+        """`reset(keys)`, unless the store already holds state (an earlier `initialize`, or another process's)."""
         ...
 
-    def add(self, key: GatewayKey) -> GatewayKey:
+    async def add(self, key: GatewayKey) -> GatewayKey:
         """Store a new key (its `id` assigned when 0); ValueError when its secret is taken."""
         ...
 
-    def get(self, key_id: int) -> GatewayKey | None: ...
+    async def get(self, key_id: int) -> GatewayKey | None: ...
 
-    def find(self, secret: str) -> GatewayKey | None:
-        """The key with this secret (no `sk-`), or None."""
+    async def find(self, secret: str) -> GatewayKey | None:
+        """The key with this secret (no `sk-`), or None. Callers only read it."""
         ...
 
-    def all_keys(self) -> list[GatewayKey]:
+    async def all_keys(self) -> list[GatewayKey]:
         """Every key, oldest first (copies)."""
         ...
 
-    def update(self, key_id: int, changes: Mapping[str, Any]) -> GatewayKey | None: ...
+    async def update(self, key_id: int, changes: Mapping[str, Any]) -> GatewayKey | None: ...
 
-    def remove(self, key_id: int) -> bool: ...
+    async def remove(self, key_id: int) -> bool: ...
 
-    def admit(self, secret: str, *, now: float, wall: float, estimate: int) -> Reservation:
+    async def admit(self, secret: str, *, now: float, wall: float, estimate: int) -> Reservation:
         """Check the key at virtual time `now` (status, expiry, quota, RPM/TPM at wall time `wall`)
         and reserve `estimate`, atomically; raises `Refused`. An unknown secret is admitted unlimited."""
         ...
 
-    def settle(self, reservation: Reservation, *, quota: int, tokens: int, wall: float, row: LogEntry | None) -> int:
+    async def settle(
+        self,
+        reservation: Reservation,
+        *,
+        quota: int | Callable[[], int],
+        tokens: int,
+        wall: float,
+        row: LogEntry | None,
+    ) -> int | None:
         """Charge the actual `quota` against the reservation (never below zero left) and log `row`
-        (its `quota` set to what was charged); returns the quota charged."""
+        (its `quota` set to what was charged); returns the quota charged. A settlement that decides
+        nothing (`reservation.decides_nothing`) may be applied later, before any other operation but
+        `find` reads the state; then `quota` may be a price asked for only then, and None is returned."""
         ...
 
-    def refund_at(self, secret: str, quota: int, due: float, row: LogEntry) -> None:
+    async def refund_at(self, secret: str, quota: int, due: float, row: LogEntry) -> None:
         """Give `quota` back at virtual time `due` (a task that will fail), logging `row` then."""
         ...
 
-    def logs(self, now: float) -> list[LogEntry]:
+    async def logs(self, now: float) -> list[LogEntry]:
         """Every log row whose time has come, oldest first."""
         ...
 
-    def usage(self, secret: str | None, now: float) -> Usage:
+    async def usage(self, secret: str | None, now: float) -> Usage:
         """Totals of one key (None: every key)."""
         ...
 
-    def refresh(self, now: float) -> None:
+    async def refresh(self, now: float) -> None:
         """Apply the refunds that are due by virtual time `now`."""
+        ...
+
+    async def close(self) -> None:
+        """Let go of what the store holds open (a file, a connection)."""
         ...
 
 
 class MemoryKeyStore:
-    """`KeyStore` in one process: dicts under one lock."""
+    """`KeyStore` in this process: `KeyRules` run at once (each operation under the rules' own lock;
+    nothing here awaits, so an operation is never interleaved with another coroutine's). Settlements
+    that decide nothing wait in the rules (`settle_later`): most calls then cost an append, and their
+    price is worked out when the next operation applies them."""
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._by_id: dict[int, GatewayKey] = {}
-        self._by_secret: dict[str, GatewayKey] = {}
-        self._next_id = 1
-        self._windows: dict[str, collections.deque[tuple[float, int]]] = {}
-        self._refunds: list[tuple[float, str, int, LogEntry]] = []
-        self._log: collections.deque[LogEntry] = collections.deque(maxlen=LOG_SIZE)
-        self._usage: dict[str, Usage] = {}
-        self._next_log = 1
+    # Whether settlements may wait in this process (not when the rules' state is shared with others).
+    defers = True
 
-    # -- the hooks a shared store overrides ------------------------------------------------------
-    def _tx(self, write: bool = True) -> contextlib.AbstractContextManager[Any]:
-        """One atomic operation on the state (here: the lock itself, the cheapest context manager)."""
-        return self._lock
+    def __init__(self, rules: KeyRules | None = None) -> None:
+        self.rules = rules if rules is not None else KeyRules()
 
-    def _emit(self, row: LogEntry) -> None:
-        self._log.append(row)
+    async def reset(self, keys: Iterable[GatewayKey]) -> None:
+        self.rules.reset(keys)
 
-    def _new_log_id(self) -> int:
-        self._next_log += 1
-        return self._next_log - 1
+    async def initialize(self, keys: Iterable[GatewayKey]) -> None:
+        self.rules.initialize(keys)
 
-    def initialize(self, keys: Iterable[GatewayKey]) -> None:
-        """Start with `keys` unless the store already holds state (a shared file another process began)."""
-        self.reset(keys)
+    async def add(self, key: GatewayKey) -> GatewayKey:
+        return self.rules.add(key)
 
-    # -- keys ------------------------------------------------------------------------------------
-    def reset(self, keys: Iterable[GatewayKey]) -> None:
-        with self._tx():
-            self._by_id.clear()
-            self._by_secret.clear()
-            self._windows.clear()
-            self._refunds.clear()
-            self._log.clear()
-            self._usage.clear()
-            self._next_id = 1
-            self._next_log = 1
-            for key in keys:
-                self._add(dataclasses.replace(key))
+    async def get(self, key_id: int) -> GatewayKey | None:
+        return self.rules.get(key_id)
 
-    def add(self, key: GatewayKey) -> GatewayKey:
-        with self._tx():
-            return dataclasses.replace(self._add(dataclasses.replace(key)))
+    async def find(self, secret: str) -> GatewayKey | None:
+        return self.rules.find(secret)
 
-    def dump(self) -> dict[str, Any]:
-        """The state a shared store keeps between operations (everything but the log rows)."""
-        return {
-            "keys": list(self._by_id.values()),
-            "windows": self._windows,
-            "refunds": self._refunds,
-            "usage": self._usage,
-            "next_id": self._next_id,
-            "next_log": self._next_log,
-        }
+    async def all_keys(self) -> list[GatewayKey]:
+        return self.rules.all_keys()
 
-    def load(self, state: dict[str, Any]) -> None:
-        """Take over `dump()`'s state (a shared store calls this when another process changed it)."""
-        self._by_id = {k.id: k for k in state["keys"]}
-        self._by_secret = {k.secret: k for k in state["keys"]}
-        self._windows = state["windows"]
-        self._refunds = state["refunds"]
-        self._usage = state["usage"]
-        self._next_id = state["next_id"]
-        self._next_log = state["next_log"]
+    async def update(self, key_id: int, changes: Mapping[str, Any]) -> GatewayKey | None:
+        return self.rules.update(key_id, changes)
 
-    def _add(self, key: GatewayKey) -> GatewayKey:
-        if key.secret in self._by_secret:
-            raise ValueError(f"key {key.masked()} exists already (id {self._by_secret[key.secret].id})")
-        if not key.id:
-            while self._next_id in self._by_id:
-                self._next_id += 1
-            key.id = self._next_id
-        elif key.id in self._by_id:
-            raise ValueError(f"key id {key.id} exists already")
-        self._by_id[key.id] = key
-        self._by_secret[key.secret] = key
-        return key
+    async def remove(self, key_id: int) -> bool:
+        return self.rules.remove(key_id)
 
-    def get(self, key_id: int) -> GatewayKey | None:
-        with self._tx(write=False):
-            key = self._by_id.get(key_id)
-            return dataclasses.replace(key) if key else None
+    async def admit(self, secret: str, *, now: float, wall: float, estimate: int) -> Reservation:
+        return self.rules.admit(secret, now=now, wall=wall, estimate=estimate)
 
-    def find(self, secret: str) -> GatewayKey | None:
-        # The stored key itself (no copy: this runs on every call); callers only read it.
-        with self._tx(write=False):
-            return self._by_secret.get(secret)
+    async def settle(
+        self,
+        reservation: Reservation,
+        *,
+        quota: int | Callable[[], int],
+        tokens: int,
+        wall: float,
+        row: LogEntry | None,
+    ) -> int | None:
+        if self.defers and reservation.decides_nothing:
+            self.rules.settle_later(reservation, quota, tokens, wall, row)
+            return None if callable(quota) else max(0, quota)
+        price = quota() if callable(quota) else quota
+        return self.rules.settle(reservation, quota=price, tokens=tokens, wall=wall, row=row)
 
-    def all_keys(self) -> list[GatewayKey]:
-        with self._tx(write=False):
-            return [dataclasses.replace(k) for k in sorted(self._by_id.values(), key=lambda k: k.id)]
+    async def refund_at(self, secret: str, quota: int, due: float, row: LogEntry) -> None:
+        self.rules.refund_at(secret, quota, due, row)
 
-    def update(self, key_id: int, changes: Mapping[str, Any]) -> GatewayKey | None:
-        with self._tx():
-            key = self._by_id.get(key_id)
-            if key is None:
-                return None
-            for name, value in changes.items():
-                setattr(key, name, value)
-            return dataclasses.replace(key)
+    async def logs(self, now: float) -> list[LogEntry]:
+        return self.rules.logs(now)
 
-    def remove(self, key_id: int) -> bool:
-        with self._tx():
-            key = self._by_id.pop(key_id, None)
-            if key is None:
-                return False
-            del self._by_secret[key.secret]
-            return True
+    async def usage(self, secret: str | None, now: float) -> Usage:
+        return self.rules.usage(secret, now)
 
-    # -- admission and charging ------------------------------------------------------------------
-    def admit(self, secret: str, *, now: float, wall: float, estimate: int) -> Reservation:
-        with self._tx():
-            self._apply_refunds(now)
-            key = self._by_secret.get(secret)
-            if key is None:
-                return Reservation(secret, 0, 0, False)
-            snapshot = dataclasses.replace(key)
-            if key.status == STATUS_EXHAUSTED:
-                raise Refused("exhausted_status", snapshot)
-            if key.status == STATUS_EXPIRED:
-                raise Refused("expired", snapshot)
-            if key.status != STATUS_ENABLED:
-                raise Refused("disabled", snapshot)
-            if key.expired_time != -1 and key.expired_time < now:
-                key.status = STATUS_EXPIRED  # as new-api writes it back (without Redis)
-                raise Refused("expired", snapshot)
-            if not key.unlimited_quota and key.remain_quota <= 0:
-                key.status = STATUS_EXHAUSTED
-                raise Refused("exhausted", snapshot)
-            self._check_rate(key, snapshot, wall)
-            limited = not key.unlimited_quota
-            if limited and key.remain_quota < estimate:
-                raise Refused("quota", snapshot, remain=key.remain_quota, need=estimate)
-            reserved = estimate if limited else 0
-            key.remain_quota -= reserved
-            key.accessed_time = int(now)
-            return Reservation(secret, key.id, reserved, limited)
+    async def refresh(self, now: float) -> None:
+        self.rules.refresh(now)
 
-    def _check_rate(self, key: GatewayKey, snapshot: GatewayKey, wall: float) -> None:
-        if not key.rpm and not key.tpm:
-            return
-        window = self._windows.setdefault(key.secret, collections.deque())
-        horizon = wall - key.rate_window
-        while window and window[0][0] <= horizon:
-            window.popleft()
-        if key.rpm and sum(1 for _, n in window if n < 0) >= key.rpm:
-            oldest = next(t for t, n in window if n < 0)
-            raise Refused("rpm", snapshot, retry_after=_retry_after(oldest + key.rate_window - wall))
-        if key.tpm:
-            used = sum(n for _, n in window if n > 0)
-            if used >= key.tpm:
-                oldest = next(t for t, n in window if n > 0)
-                raise Refused("tpm", snapshot, retry_after=_retry_after(oldest + key.rate_window - wall), used=used)
-        if key.rpm:
-            window.append((wall, -1))  # a request (tokens are appended as they are used)
-
-    def settle(self, reservation: Reservation, *, quota: int, tokens: int, wall: float, row: LogEntry | None) -> int:
-        with self._tx():
-            key = self._by_id.get(reservation.key_id) if reservation.key_id else None
-            charged = max(0, quota)
-            if key is not None and key.secret == reservation.secret:
-                if reservation.limited:
-                    available = key.remain_quota + reservation.reserved
-                    # Never below zero: the gateway's post-consumption may overshoot by one call; the
-                    # emulator promises a key is never overspent, so the last call is charged what is left.
-                    charged = min(charged, max(0, available))
-                    key.remain_quota = available - charged
-                key.used_quota += charged
-                if key.tpm and tokens > 0:
-                    self._windows.setdefault(key.secret, collections.deque()).append((wall, tokens))
-            if row is not None:
-                row = row._replace(quota=charged, id=self._new_log_id())
-                self._emit(row)
-                usage = self._usage.get(reservation.secret)
-                if usage is None:
-                    usage = self._usage[reservation.secret] = Usage()
-                if row.type == LOG_ERROR:
-                    usage.errors += 1
-                else:
-                    usage.calls += 1
-                    usage.prompt_tokens += row.prompt_tokens
-                    usage.completion_tokens += row.completion_tokens
-                    usage.quota += charged
-            return charged
-
-    def refund_at(self, secret: str, quota: int, due: float, row: LogEntry) -> None:
-        if quota <= 0:
-            return
-        with self._tx():
-            self._refunds.append((due, secret, quota, row))
-
-    def _apply_refunds(self, now: float) -> None:
-        """Refunds whose time has come go back to their keys (called under the lock)."""
-        if not self._refunds:
-            return
-        due = [r for r in self._refunds if r[0] <= now]
-        if not due:
-            return
-        self._refunds = [r for r in self._refunds if r[0] > now]
-        for at, secret, quota, row in sorted(due, key=lambda r: r[0]):
-            key = self._by_secret.get(secret)
-            if key is not None:
-                if not key.unlimited_quota:
-                    key.remain_quota += quota
-                    if key.status == STATUS_EXHAUSTED and key.remain_quota > 0:
-                        key.status = STATUS_ENABLED
-                key.used_quota -= quota
-            usage = self._usage.setdefault(secret, Usage())
-            usage.quota -= quota
-            usage.refunded += quota
-            self._emit(row._replace(quota=quota, created_at=int(at), id=self._new_log_id()))
-
-    # -- reading ---------------------------------------------------------------------------------
-    def logs(self, now: float) -> list[LogEntry]:
-        with self._tx():
-            self._apply_refunds(now)
-            return list(self._log)
-
-    def usage(self, secret: str | None, now: float) -> Usage:
-        with self._tx():
-            self._apply_refunds(now)
-            if secret is not None:
-                return dataclasses.replace(self._usage.get(secret, Usage()))
-            total = Usage()
-            for one in self._usage.values():
-                for field in dataclasses.fields(Usage):
-                    setattr(total, field.name, getattr(total, field.name) + getattr(one, field.name))
-            return total
-
-    def refresh(self, now: float) -> None:
-        """Apply refunds that are due (reads of keys call this first)."""
-        with self._tx():
-            self._apply_refunds(now)
-
-
-def _retry_after(seconds: float) -> int:
-    """Whole seconds, at least 1 (what `Retry-After` carries)."""
-    return max(1, math.ceil(seconds))
+    async def close(self) -> None:
+        closer = getattr(self.rules, "close", None)
+        if closer is not None:
+            closer()

@@ -20,16 +20,16 @@ def setup(state: MockState) -> None:
     setup_account(state)
 
 
-def _used_quota(call: Call) -> tuple[int, int]:
+async def _used_quota(call: Call) -> tuple[int, int]:
     """(remaining, used) quota of the account after the calls the gateway charged."""
     account = setup_account(call.state)
-    quota, _ = spent(call.state)
+    quota, _ = await spent(call.state)
     return account.user.quota - quota, account.user.used_quota + quota
 
 
 async def billing_subscription(call: Call) -> Response:
     """The account's credit (remaining + used) in USD, as new-api reports it."""
-    remaining, used = _used_quota(call)
+    remaining, used = await _used_quota(call)
     limit = round((remaining + used) / QUOTA_PER_USD, 6)
     return call.json(
         {
@@ -58,7 +58,7 @@ async def billing_usage(call: Call) -> Response:
     start, end = _date(call, "start_date"), _date(call, "end_date")
     if start and end and start > end:
         raise call.error(400, "start_date must not be after end_date", param="start_date")
-    _, used = _used_quota(call)
+    _, used = await _used_quota(call)
     return call.json({"object": "list", "total_usage": round(used / QUOTA_PER_USD * 100, 4)})
 
 

@@ -129,13 +129,14 @@ def record_usage(
         )
 
 
-def log_rows(state: MockState) -> list[dict[str, Any]]:
+async def log_rows(state: MockState) -> list[dict[str, Any]]:
     """The gateway's usage log (consumption, error and refund rows), oldest first."""
     gateway = setup_account(state).gateway
-    return [row.as_dict(USER_ID, USERNAME, gateway.describe) for row in gateway.store.logs(state.clock.now())]
+    rows = await (await gateway.ready()).logs(state.clock.now())
+    return [row.as_dict(USER_ID, USERNAME, gateway.describe) for row in rows]
 
 
-def spent(state: MockState) -> tuple[int, int]:
+async def spent(state: MockState) -> tuple[int, int]:
     """(quota spent, calls charged) by every key since start or the last reset, refunds taken off."""
-    totals = setup_account(state).gateway.store.usage(None, state.clock.now())
+    totals = await (await setup_account(state).gateway.ready()).usage(None, state.clock.now())
     return totals.quota, totals.calls

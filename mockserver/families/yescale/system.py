@@ -58,11 +58,11 @@ def _account(call: Call) -> Account:
     return setup_account(call.state)
 
 
-def _key_id(call: Call, account: Account) -> GatewayKey:
+async def _key_id(call: Call, account: Account) -> GatewayKey:
     raw = call.path_params["key_id"]
     if not raw.isdigit() or len(raw) > 12:
         raise call.error(400, f"Invalid key_id {raw!r}: expected a whole number (the id from /yescale/apikeylist)")
-    key = account.gateway.store.get(int(raw))
+    key = await (await account.gateway.ready()).get(int(raw))
     if key is None:
         raise call.error(404, f"API key {raw} does not exist")
     return key
@@ -101,7 +101,7 @@ async def get_user(call: Call) -> Response:
     """The account, its quota moved by every call the gateway charged."""
     account = _account(call)
     user = account.user
-    quota, calls = spent(call.state)
+    quota, calls = await spent(call.state)
     data = {
         "access_token": call.api_key,
         "display_name": user.display_name,
@@ -119,13 +119,14 @@ async def get_user(call: Call) -> Response:
 async def list_api_keys(call: Call) -> Response:
     """The live keys, filtered by name (`keyword`) or key tail (`token`)."""
     account = _account(call)
-    account.gateway.store.refresh(call.now)
+    store = await account.gateway.ready()
+    await store.refresh(call.now)
     keyword = str(call.query.get("keyword") or "").lower()
     token = str(call.query.get("token") or "")
     token_tail = token.removeprefix("sk-")[-4:]
     keys = [
         _key_view(key, account.user.id)
-        for key in account.gateway.store.all_keys()
+        for key in await store.all_keys()
         if keyword in key.name.lower() and (not token_tail or key.secret[-4:] == token_tail)
     ]
     return call.json({"success": True, "message": "", "data": keys})
@@ -134,8 +135,8 @@ async def list_api_keys(call: Call) -> Response:
 async def delete_api_key(call: Call) -> Response:
     """Remove a key (until `POST /__mock/reset`): calls with it are refused from now on."""
     account = _account(call)
-    key = _key_id(call, account)
-    account.gateway.store.remove(key.id)
+    key = await _key_id(call, account)
+    await (await account.gateway.ready()).remove(key.id)
     return call.json({"success": True, "message": ""})
 
 
@@ -143,12 +144,12 @@ async def edit_key_quota(call: Call) -> Response:
     """Set a key's remaining quota; later calls count against the new figure (an exhausted key with
     quota again is enabled, as new-api's token update allows)."""
     account = _account(call)
-    key = _key_id(call, account)
+    key = await _key_id(call, account)
     remain = call.body["remain_quota"]
     changes: dict[str, Any] = {"remain_quota": remain}
     if key.status == STATUS_EXHAUSTED and remain > 0:
         changes["status"] = STATUS_ENABLED
-    account.gateway.store.update(key.id, changes)
+    await (await account.gateway.ready()).update(key.id, changes)
     return call.json({"success": True, "message": ""})
 
 
@@ -206,7 +207,7 @@ async def list_logs(call: Call) -> Response:
     if start is not None and end is not None and start > end:
         raise call.error(400, "start_timestamp must not be after end_timestamp")
     rows = []
-    for row in reversed(log_rows(call.state)):
+    for row in reversed(await log_rows(call.state)):
         if query.get("type") and row["type"] != query["type"]:
             continue
         if query.get("token_name") and row["token_name"] != query["token_name"]:

@@ -23,6 +23,7 @@ from mockserver.models import Model, ModelCatalog
 from mockserver.pipeline import endpoint_app, endpoint_asgi
 from mockserver.registry import Registry, load_families
 from mockserver.routing import IndexedRouter
+from mockserver.setting_checks import lease_seconds
 from mockserver.settings import Settings
 from mockserver.state import MockState
 from mockserver.stores import open_store
@@ -97,7 +98,7 @@ def create_app(settings: Settings | None = None, *, contracts: Contracts | None 
         instant=settings.instant,
         journal_size=settings.journal_size,
         journal_max_bytes=settings.journal_max_bytes,
-        lease=settings.callback_lease,
+        lease=lease_seconds(settings),
     )
     state = MockState.build(
         settings,

@@ -80,7 +80,8 @@ def add_emulator_flags(parser: argparse.ArgumentParser) -> None:
         "--callback-lease",
         dest="callback_lease",
         type=float,
-        help="seconds a replica's callback claim is exclusive on a shared store before another takes it over (300)",
+        help="seconds a replica's callback claim stays exclusive on a shared store before another takes it over"
+        " (300, or twice the longest delivery)",
     )
     _flag(parser, "--latency", help="pace model answers: none, realistic or a profile file (default none)")
     _flag(parser, "--latency-scale", dest="latency_scale", type=float, help="multiply every latency delay")

@@ -162,7 +162,7 @@ CHECKS: dict[str, Check] = {
     "mj_queue_size": _whole(0),
     "callback_retries": _whole(1),
     "callback_timeout": _number(positive=True),
-    "callback_lease": _number(positive=True),
+    "callback_lease": lambda value: None if value is None else _number(positive=True)(value),
     "upstream": _http_url,
     "record_mode": _choice("none", "once", "new_episodes", "all"),
     "fallback": _choice("error", "emulate"),
@@ -202,6 +202,13 @@ def problems(settings: Any, sources: Mapping[str, str] | None = None) -> list[st
                 f" or a slow delivery would be taken over and sent twice (got {lease!r})"
             )
     return found
+
+
+def lease_seconds(settings: Any) -> float:
+    """The callback lease in force: `--callback-lease`, else 300 s or twice the longest delivery."""
+    if settings.callback_lease is not None:
+        return float(settings.callback_lease)
+    return max(300.0, 2 * delivery_seconds(settings.callback_retries, settings.callback_timeout))
 
 
 def delivery_seconds(attempts: int, timeout: float, backoff: float = 0.5, max_backoff: float = 8.0) -> float:

@@ -73,7 +73,8 @@ class Settings:
     callback_timeout: float = 5.0
     # Seconds a replica's claim on a callback is exclusive on a shared store: a replica that dies mid-delivery
     # is taken over by another once it runs out (a restarted one on the same host and port takes over at once).
-    callback_lease: float = 300.0
+    # None: 300 s, or twice the longest a delivery can take when that is more (`lease_seconds`).
+    callback_lease: float | None = None
     # Recording / replay.
     upstream: str = "https://api.yescale.io"
     cassettes: str = "cassettes"

@@ -109,6 +109,8 @@ async def key(request: Request) -> Response:
                 merged.pop("remain_quota", None)
             if ("quota" in data or "remain_quota" in data) and "unlimited_quota" not in data:
                 merged["unlimited_quota"] = False
+            elif merged.get("unlimited_quota") and "remain_quota" not in data:
+                merged.pop("remain_quota", None)  # an unlimited key's remaining quota is not a limit to keep
             parsed = parse_key(merged, where="key")
         except KeySpecError as exc:
             return _error(400, str(exc), _field(str(exc)))

@@ -266,6 +266,10 @@ def test_control_api_validates_and_edits_keys(gw: TestClient) -> None:
     edited = gw.patch(f"/__mock/keys/{made[0]['id']}", json={"status": "disabled", "quota": 5})
     assert edited.json()["status"] == "disabled" and edited.json()["remain_quota"] == 5
     assert gw.patch(f"/__mock/keys/{made[0]['id']}", json={"key": "sk-new"}).status_code == 400
+    # an unlimited key disabled as docs/gateway.md shows it (its remain_quota of 0 is no limit to keep)
+    disabled = gw.patch(f"/__mock/keys/{made[1]['id']}", json={"status": "disabled"})
+    assert disabled.status_code == 200 and disabled.json()["status"] == "disabled"
+    assert disabled.json()["unlimited_quota"] is True
     assert gw.get("/__mock/keys/999999").status_code == 404
     assert gw.delete(f"/__mock/keys/{made[1]['id']}").json() == {"deleted": made[1]["id"]}
     gw.delete("/__mock/keys")

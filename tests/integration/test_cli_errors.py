@@ -50,6 +50,12 @@ BAD = [
     (["serve", "--public-url", "example.com"], "mockserver serve: --public-url must be an http(s) URL"),
     (["serve", "--notify-hook", "ftp://x"], "mockserver serve: --notify-hook must be an http(s) URL"),
     (["serve", "--callback-timeout", "0"], "mockserver serve: --callback-timeout must be > 0 (got 0.0)"),
+    (["serve", "--callback-lease", "-1"], "mockserver serve: --callback-lease must be > 0 (got -1.0)"),
+    (
+        ["serve", "--callback-lease", "10", "--callback-retries", "2"],
+        "mockserver serve: --callback-lease must be longer than a delivery can take (10.5 s with --callback-retries 2"
+        " and --callback-timeout 5), or a slow delivery would be taken over and sent twice (got 10.0)",
+    ),
     (["serve", "--log-level", "loud"], "mockserver serve: --log-level must be one of critical, error, warning"),
     (["serve", "--host", "no such host"], "mockserver serve: --host must be a host name or address"),
     (["record", "--upstream", "notaurl"], "mockserver record: --upstream must be an http(s) URL with a host"),

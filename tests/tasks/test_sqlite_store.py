@@ -66,3 +66,12 @@ def test_a_restarted_server_takes_over_its_dead_predecessors_claims(tmp_path: Pa
                 await store.close()
 
     asyncio.run(scenario())
+
+
+def test_the_lease_follows_the_settings() -> None:
+    from mockserver.setting_checks import lease_seconds
+    from mockserver.settings import Settings
+
+    assert lease_seconds(Settings()) == 300.0
+    assert lease_seconds(Settings(callback_timeout=120.0)) == 2 * (3 * 120.0 + 0.5 + 1.0)  # never shorter than two
+    assert lease_seconds(Settings(callback_lease=7.5, callback_retries=1, callback_timeout=1.0)) == 7.5

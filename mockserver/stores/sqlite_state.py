@@ -2,7 +2,8 @@
 
 Each operation is one statement or one `BEGIN IMMEDIATE` transaction, so processes never count a call,
 a rule hit or an id twice. The hot path costs one upsert (`begin`: the call's counter, returning the
-settings document's generation in the same round) and one insert (`journal_add`). Old counters, journal
+settings document's generation in the same round) and one insert (`journal_add`), and the calls in flight
+at once share one commit (`GroupCommit`). Old counters, journal
 entries and family values are pruned every so often rather than on every write; reads apply the
 journal's bounds exactly.
 """
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 import orjson
 
 from mockserver.stores.shared_base import Change, Document, draws_true
+from mockserver.stores.sqlite_batch import GroupCommit
 
 MAX_COUNTERS = 100_000
 MAX_VALUES = 10_000
@@ -62,6 +64,7 @@ class SqliteState:
                 if statement.strip():
                     db.execute(statement)
         self._writes = 0
+        self._batch = GroupCommit(self._db, self._lock)  # the hot path's writes, one commit per loop turn
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -80,17 +83,18 @@ class SqliteState:
         return self._writes % _PRUNE_EVERY == 0
 
     async def begin(self, key: bytes) -> tuple[int, int]:
-        with self._lock:
-            db = self._db
-            (n,) = db.execute(
-                "INSERT INTO call_counts (key, n) VALUES (?, 1) ON CONFLICT (key) DO UPDATE SET n = n + 1 RETURNING n",
-                (key,),
-            ).fetchone()
-            row = db.execute("SELECT generation FROM state_document WHERE id = 1").fetchone()
-            if self._due_for_pruning():
-                db.execute(
-                    "DELETE FROM call_counts WHERE rowid <= (SELECT max(rowid) FROM call_counts) - ?", (MAX_COUNTERS,)
-                )
+        return await self._batch.run(lambda db: self._begin(db, key))
+
+    def _begin(self, db: sqlite3.Connection, key: bytes) -> tuple[int, int]:
+        (n,) = db.execute(
+            "INSERT INTO call_counts (key, n) VALUES (?, 1) ON CONFLICT (key) DO UPDATE SET n = n + 1 RETURNING n",
+            (key,),
+        ).fetchone()
+        row = db.execute("SELECT generation FROM state_document WHERE id = 1").fetchone()
+        if self._due_for_pruning():
+            db.execute(
+                "DELETE FROM call_counts WHERE rowid <= (SELECT max(rowid) FROM call_counts) - ?", (MAX_COUNTERS,)
+            )
         return int(n) - 1, int(row[0]) if row else 0
 
     async def document(self) -> tuple[int, Document]:
@@ -141,13 +145,14 @@ class SqliteState:
         return {str(rule): int(n) for rule, n in rows}
 
     async def journal_add(self, entry: bytes, size: int) -> int:
-        with self._lock:
-            db = self._db
-            (entry_id,) = db.execute(
-                "INSERT INTO journal (size, entry) VALUES (?, ?) RETURNING id", (size, entry)
-            ).fetchone()
-            if self._due_for_pruning():
-                self._prune_journal(db)
+        return await self._batch.run(lambda db: self._journal_add(db, entry, size))
+
+    def _journal_add(self, db: sqlite3.Connection, entry: bytes, size: int) -> int:
+        (entry_id,) = db.execute(
+            "INSERT INTO journal (size, entry) VALUES (?, ?) RETURNING id", (size, entry)
+        ).fetchone()
+        if self._due_for_pruning():
+            self._prune_journal(db)
         return int(entry_id)
 
     def _prune_journal(self, db: sqlite3.Connection) -> None:

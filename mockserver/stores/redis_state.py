@@ -1,7 +1,8 @@
 """`RedisState`: `SharedState` in Redis (`--store redis://HOST:PORT/DB?prefix=NAME`), for replicas on
 several hosts.
 
-Every decision is one Lua script (atomic in Redis) and one round trip: counting a call and reading the
+Every decision is one Lua script (atomic in Redis); the calls in flight at once share a round trip
+(`PipelineBatch`): counting a call and reading the
 settings generation (`begin`), a rule's hit, appending to the journal (a capped list, bounded in entries
 and bytes), handing out an id. The settings document changes under WATCH/MULTI. Call counters and
 family values expire after a day without use (TTL): they only matter while a test repeats its calls.
@@ -14,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from mockserver.stores.redis_batch import PipelineBatch, ScriptCall
 from mockserver.stores.redis_link import RedisLink
 from mockserver.stores.shared_base import Change, Document, draws_true
 
@@ -94,6 +96,7 @@ class RedisState:
         self._scripts: dict[int, dict[str, Any]] = {}
         self._generation_key = link.key("state", "generation")
         self._document_key = link.key("state", "document")
+        self._batch = PipelineBatch(link)  # the hot path's commands, one pipeline per loop turn
         self._journal_keys = [link.key("journal", "id"), link.key("journal", "entries"), link.key("journal", "bytes")]
 
     def _script(self, name: str) -> Any:
@@ -108,9 +111,8 @@ class RedisState:
         return self.link.key("hits", kind)
 
     async def begin(self, key: bytes) -> tuple[int, int]:
-        n, generation = await self._script("begin")(
-            keys=[self.link.key("call", key.hex()), self._generation_key], args=[TTL_SECONDS]
-        )
+        script, keys = self._script("begin"), [self.link.key("call", key.hex()), self._generation_key]
+        n, generation = await self._batch.run(ScriptCall(script, keys, [TTL_SECONDS]))
         return int(n) - 1, int(generation)
 
     async def document(self) -> tuple[int, Document]:
@@ -169,11 +171,8 @@ class RedisState:
         return {name.decode()[: -len(":hits")]: int(value) for name, value in found.items() if name.endswith(b":hits")}
 
     async def journal_add(self, entry: bytes, size: int) -> int:
-        return int(
-            await self._script("journal")(
-                keys=self._journal_keys, args=[entry, size, self.journal_size, self.journal_max_bytes]
-            )
-        )
+        script, bounds = self._script("journal"), (self.journal_size, self.journal_max_bytes)
+        return int(await self._batch.run(ScriptCall(script, self._journal_keys, [entry, size, *bounds])))
 
     async def journal_read(self, after: int = 0) -> list[tuple[int, bytes]]:
         items = await self.link.client().lrange(self._journal_keys[1], 0, -1)

@@ -221,3 +221,31 @@ def test_racing_processes_never_pass_times(opener: Factory) -> None:
     for t in threads:
         t.join(60)
     assert sum(fired) == 25 and len(fired) == 80
+
+
+def test_redis_runs_its_scripts_again_after_a_script_flush(redis_url: str) -> None:
+    link = RedisLink(redis_url)
+    _LINKS.append(link)
+    state = RedisState(link)
+
+    async def go() -> list[int]:
+        first = (await state.begin(b"k"))[0]
+        await link.client().script_flush()
+        return [first, (await state.begin(b"k"))[0], await state.journal_add(b"e", 1)]
+
+    assert run(go())[:2] == [0, 1]
+
+
+def test_concurrent_calls_share_a_round_trip_and_keep_their_own_answers(redis_url: str, tmp_path: Path) -> None:
+    """Calls in flight at once are batched (one pipeline, one commit): each still gets its own count."""
+    link = RedisLink(redis_url)
+    _LINKS.append(link)
+    for state in (RedisState(link), SqliteState(str(tmp_path / "batch.db"))):
+
+        async def go(state: SharedState = state) -> list[int]:
+            counts = await asyncio.gather(*[state.begin(b"same") for _ in range(40)])
+            ids = await asyncio.gather(*[state.journal_add(b"e", 1) for _ in range(40)])
+            assert sorted(ids) == list(ids) and len(set(ids)) == 40
+            return sorted(n for n, _ in counts)
+
+        assert run(go()) == list(range(40))

@@ -42,6 +42,9 @@ class KeyRules:
     """The key store's rules on dicts under one lock (the memory store itself; shared stores load and
     dump its state around each operation)."""
 
+    # Whether the state lives outside this process (then a read is cheaper than a write transaction).
+    shared = False
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._by_id: dict[int, GatewayKey] = {}

@@ -159,6 +159,8 @@ class MemoryKeyStore:
         return self.rules.remove(key_id)
 
     async def admit(self, secret: str, *, now: float, wall: float, estimate: int) -> Reservation:
+        if self.rules.shared and self.rules.find(secret) is None:  # unknown: a read decides (no write lock)
+            return Reservation(secret, 0, 0, False)
         return self.rules.admit(secret, now=now, wall=wall, estimate=estimate)
 
     async def settle(

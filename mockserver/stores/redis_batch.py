@@ -1,4 +1,4 @@
-"""`PipelineBatch`: the Lua scripts of concurrent calls, sent together in one Redis pipeline.
+"""`PipelineBatch`: the Redis commands of concurrent calls, sent together in one pipeline.
 
 A round trip costs far more than a command (measured on loopback with redis-py's asyncio client: ~90 µs
 for one `INCR` alone, ~15 µs each when 16 share a pipeline). Calls in flight at once each run a script
@@ -27,16 +27,23 @@ class ScriptCall:
     args: list[Any]
 
 
+@dataclasses.dataclass(frozen=True)
+class Command:
+    """One plain Redis command, e.g. `Command(("HGET", key, "v"))`."""
+
+    args: tuple[Any, ...]
+
+
 class PipelineBatch:
     """Sends queued script calls once per event-loop turn (one queue per loop)."""
 
     def __init__(self, link: RedisLink) -> None:
         self.link = link
-        self._queues: dict[asyncio.AbstractEventLoop, list[tuple[ScriptCall, asyncio.Future[Any]]]] = {}
+        self._queues: dict[asyncio.AbstractEventLoop, list[tuple[ScriptCall | Command, asyncio.Future[Any]]]] = {}
         self._flushes: set[asyncio.Task[None]] = set()
 
-    async def run(self, call: ScriptCall) -> Any:
-        """The script's reply, once its pipeline has been answered."""
+    async def run(self, call: ScriptCall | Command) -> Any:
+        """The reply, once its pipeline has been answered."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         queue = self._queues.get(loop)
@@ -51,13 +58,16 @@ class PipelineBatch:
         self._flushes.add(flush)  # kept until done: the loop holds tasks only weakly
         flush.add_done_callback(self._flushes.discard)
 
-    async def _flush(self, queue: list[tuple[ScriptCall, asyncio.Future[Any]]]) -> None:
+    async def _flush(self, queue: list[tuple[ScriptCall | Command, asyncio.Future[Any]]]) -> None:
         from redis.exceptions import NoScriptError
 
         try:
             pipe = self.link.client().pipeline(transaction=False)
             for call, _ in queue:
-                pipe.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
+                if isinstance(call, Command):
+                    pipe.execute_command(*call.args)
+                else:
+                    pipe.evalsha(call.script.sha, len(call.keys), *call.keys, *call.args)
             replies = await pipe.execute(raise_on_error=False)
         except Exception as exc:  # no reply at all (Redis unreachable, connection lost): every caller hears it
             for _, future in queue:
@@ -68,7 +78,7 @@ class PipelineBatch:
             if future.done():  # its caller was cancelled meanwhile
                 continue
             try:
-                if isinstance(reply, NoScriptError):  # Redis lost the script: the client loads it and runs it
+                if isinstance(reply, NoScriptError) and isinstance(call, ScriptCall):  # Redis lost it: load, run
                     reply = await call.script(keys=call.keys, args=call.args)
             except Exception as exc:
                 reply = exc

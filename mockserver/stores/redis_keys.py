@@ -36,6 +36,7 @@ from mockserver.stores.key_codec import (
 )
 from mockserver.stores.key_records import LOG_SIZE, GatewayKey, LogEntry, Refused, Reservation, Usage
 from mockserver.stores.key_rules import KeyRules
+from mockserver.stores.redis_batch import Command, PipelineBatch
 from mockserver.stores.redis_link import RedisLink
 
 T = TypeVar("T")
@@ -59,6 +60,7 @@ class RedisKeyStore:
         self._pending_key = link.key("gateway", "pending")
         # The newest (version, blob) this process has seen, and read-only rules decoded from it.
         self._seen: tuple[bytes, bytes] | None = None
+        self._batch = PipelineBatch(link)  # every call's version read and settlement, one pipeline per loop turn
         self._view: tuple[bytes, KeyRules] | None = None
 
     @classmethod
@@ -76,7 +78,7 @@ class RedisKeyStore:
     async def _read(self) -> KeyRules:
         """Rules on the current state, for reading only (shared by reads until the version changes)."""
         client = self.link.client()
-        version = await client.hget(self._state_key, "v")
+        version = await self._batch.run(Command(("HGET", self._state_key, "v")))  # shares a round trip
         view = self._view
         if view is not None and view[0] == version:
             return view[1]
@@ -184,6 +186,8 @@ class RedisKeyStore:
         return bool(await self._write(lambda rules: rules.remove(key_id)))
 
     async def admit(self, secret: str, *, now: float, wall: float, estimate: int) -> Reservation:
+        if (await self._read()).find(secret) is None:  # an unknown key decides nothing: no transaction
+            return Reservation(secret, 0, 0, False)
         held = await self._write(lambda rules: rules.admit(secret, now=now, wall=wall, estimate=estimate))
         assert held is not None
         return held
@@ -200,11 +204,10 @@ class RedisKeyStore:
         if callable(quota):  # priced now: what waits in Redis is data, read by other processes
             quota = quota()
         if reservation.decides_nothing:  # applied by the next transaction (what `KeyRules.settle` charges)
-            waiting = await self.link.client().rpush(
-                self._pending_key, encode_settlement(reservation, quota, tokens, wall, row)
-            )
-            if waiting >= _PENDING_MAX:  # nobody decided or read for a while: apply them, so they stay few
-                await self._write(lambda rules: None)
+            settlement = encode_settlement(reservation, quota, tokens, wall, row)
+            waiting = await self._batch.run(Command(("RPUSH", self._pending_key, settlement)))
+            if waiting % _PENDING_MAX == 0:  # nobody decided for a while: apply them, so they stay few (one
+                await self._write(lambda rules: None)  # push in each _PENDING_MAX sees this, not every one after)
             return max(0, quota)
         price = quota
         charged = await self._write(

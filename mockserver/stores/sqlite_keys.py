@@ -56,6 +56,8 @@ class SqliteKeyStore(MemoryKeyStore):
 class SqliteKeyRules(KeyRules):
     """The key rules on state in a sqlite file, each operation a cross-process transaction."""
 
+    shared = True
+
     def __init__(self, path: str) -> None:
         super().__init__()
         self.path = path

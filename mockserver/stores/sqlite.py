@@ -21,7 +21,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -36,6 +36,7 @@ from mockserver.stores.base import (
     due_end,
     first_callback_step,
 )
+from mockserver.stores.sqlite_db import connect, write_transaction
 from mockserver.tasks.model import Admission, DuplicateTaskId, QueueFull, QueuePolicy, TaskRecord
 
 log = logging.getLogger("mockserver.tasks")
@@ -94,35 +95,18 @@ class SqliteStore:
         self.lease = lease
         self.url = f"sqlite:///{path}"
         self._wall = wall
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
-        self._db.execute("PRAGMA busy_timeout = 30000")
-        with contextlib.suppress(sqlite3.OperationalError):  # another process may be switching it too
-            self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db = connect(path, _SCHEMA)
         with self._write() as db:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
             for name in _TOTALS:
                 db.execute("INSERT OR IGNORE INTO totals (name, value) VALUES (?, 0)", (name,))
         self._log_writes = 0
         self.instance = ""
 
     # -- plumbing --------------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One write transaction, holding SQLite's write lock from the start."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        return write_transaction(self._db, self._lock)
 
     def _read(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:

@@ -11,15 +11,13 @@ journal's bounds exactly.
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 import threading
-from collections.abc import Iterator
 
 import orjson
 
 from mockserver.stores.shared_base import Change, Document, draws_true
-from mockserver.stores.sqlite_batch import GroupCommit
+from mockserver.stores.sqlite_db import GroupCommit, connect, write_transaction
 
 MAX_COUNTERS = 100_000
 MAX_VALUES = 10_000
@@ -52,31 +50,13 @@ class SqliteState:
         self.url = f"sqlite:///{path}"
         self.journal_size = max(1, journal_size)
         self.journal_max_bytes = max(1, journal_max_bytes)
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
-        self._db.execute("PRAGMA busy_timeout = 30000")
-        with contextlib.suppress(sqlite3.OperationalError):  # another process may be switching it too
-            self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = NORMAL")
-        with self._write() as db:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
+        self._db = connect(path, _SCHEMA)
         self._writes = 0
         self._batch = GroupCommit(self._db, self._lock)  # the hot path's writes, one commit per loop turn
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, holding SQLite's write lock from the start."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return write_transaction(self._db, self._lock)
 
     def _due_for_pruning(self) -> bool:
         self._writes += 1

@@ -1,4 +1,4 @@
-"""Helpers for the `RedisTaskStore` tests: a plan and records like tests/tasks/test_stores.py's, a store per
+"""Helpers for the `RedisTaskStore` tests: the conformance suite's plans and records, a store per
 event loop that is cleared and closed afterwards, and replicas racing in threads of their own."""
 
 from __future__ import annotations
@@ -9,35 +9,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from mockserver.stores.redis_tasks import RedisTaskStore
-from mockserver.tasks import Admission, Phase, QueuePolicy, Step, TaskRecord
+from mockserver.tasks import Admission, QueuePolicy, TaskRecord
+from tests.tasks.test_stores import make
 
 T = TypeVar("T")
-
-
-def plan(run_s: float = 10.0, wait_ms: int = 0) -> tuple[Step, ...]:
-    start = wait_ms
-    return (
-        Step(0, "queued", Phase.PENDING),
-        Step(start + 1000, "running", Phase.RUNNING, 0),
-        Step(start + 5000, "running", Phase.RUNNING, 50),
-        Step(start + round(run_s * 1000), "done", Phase.SUCCEEDED, 100),
-    )
-
-
-def make(
-    task_id: str, now: float, admission: Admission | None = None, *, hook: str | None = "http://x", **kw: Any
-) -> TaskRecord:
-    admission = admission or Admission()
-    fields: dict[str, Any] = {"vendor": "demo", "queue": "pool", **kw}
-    return TaskRecord(
-        id=task_id,
-        kind="x",
-        submitted_at=now,
-        steps=plan(wait_ms=admission.wait_ms),
-        notify_hook=hook,
-        run_start_ms=admission.wait_ms,
-        **fields,
-    )
 
 
 async def submit(

@@ -1,5 +1,6 @@
-"""`RedisTaskStore` against a real Redis: the rules every task store keeps (records in order, worker pools,
-callback claims, extend, the capped delivery log), and prefixes that keep emulators sharing one Redis apart."""
+"""`RedisTaskStore` against a real Redis, beyond the conformance suite every task store passes
+(tests/tasks/test_stores.py runs on Redis too): records kept as JSON and every key removed by `clear`,
+the capped delivery log, prefixes that keep emulators sharing one Redis apart, an unreachable Redis."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 
 from mockserver.stores import redis_tasks
 from mockserver.stores.redis_tasks import RedisTaskStore, RedisUnavailable
-from mockserver.tasks import Admission, DuplicateTaskId, Phase, QueueFull, QueuePolicy, Step, TaskRecord
+from mockserver.tasks import Admission, DuplicateTaskId, QueueFull, QueuePolicy
 from tests.redis_server import redis_server, redis_url
 from tests.stores.redis_task_helpers import make, replica, run, submit, task_keys
 
@@ -46,97 +47,6 @@ def test_records_are_stored_listed_unique_and_cleared(redis_url: str) -> None:
         assert set(await task_keys(store)) == counters  # every key it made is gone, but the counter
         await submit(store, "a", 0.0)  # the id is free again
         assert [r.id for r in await store.records()] == ["a"]
-
-    run(redis_url, body)
-
-
-def test_worker_pool_queues_then_refuses(redis_url: str) -> None:
-    async def body(store: RedisTaskStore) -> None:
-        policy = QueuePolicy("pool", concurrency=1, size=2)
-        _, a1 = await submit(store, "a", 0.0, policy)
-        _, a2 = await submit(store, "b", 0.0, policy)
-        _, a3 = await submit(store, "c", 0.0, policy)
-        assert (a1, a2.ahead, a3.ahead) == (Admission(0, 0), 0, 1)
-        assert a2.wait_ms == 10_000 and a3.wait_ms == 20_000  # each waits for the one before to end
-        with pytest.raises(QueueFull):
-            await submit(store, "d", 0.0, policy)
-        assert await store.get("d") is None
-        # 15 s later: a ended, b runs, c waits -> room for one more waiting
-        _, later = await submit(store, "d", 15.0, policy)
-        assert later == Admission(1, 15_000)
-        # a task without a queue never counts in a pool
-        await submit(store, "free", 15.0, None, queue=None)
-        with pytest.raises(QueueFull):
-            await submit(store, "e", 15.0, policy)
-
-    run(redis_url, body)
-
-
-def test_callback_claims_are_exclusive_ordered_and_resumable(redis_url: str) -> None:
-    async def body(store: RedisTaskStore) -> None:
-        await submit(store, "a", 0.0)
-        await submit(store, "quiet", 0.0, hook=None)
-        assert await store.claim_due(0.5, 10) == []  # step 0 is never called back; step 1 is at 1 s
-        assert await store.claim_due(1.0 - 2e-3, 10) == []
-        (claim,) = await store.claim_due(4.0, 10)
-        assert (claim.record.id, claim.start, claim.end) == ("a", 1, 2)
-        assert claim.record == await store.get("a")
-        assert await store.claim_due(100.0, 10) == []  # in flight: nobody else may claim it
-        await store.complete(claim)
-        await store.complete(claim)  # a second release of the same claim changes nothing
-        (rest,) = await store.claim_due(100.0, 10)
-        assert (rest.start, rest.end) == (2, 4)
-        await store.complete(rest, upto=3)  # interrupted after one step: the other is due again
-        (again,) = await store.claim_due(100.0, 10)
-        assert (again.start, again.end) == (3, 4)
-        await store.complete(again)
-        assert await store.claim_due(1e9, 10) == []
-        # exactly at a step's time it is due (the step times survive the trip through Lua)
-        await submit(store, "exact", 1_750_000_000.123456)
-        (at,) = await store.claim_due(1_750_000_001.123456, 1)
-        assert (at.start, at.end) == (1, 2)
-        assert await store.claim_due(1e12, 0) == []
-
-    run(redis_url, body)
-
-
-def test_extend_replaces_the_unreached_future(redis_url: str) -> None:
-    async def body(store: RedisTaskStore) -> None:
-        paused = (Step(0, "MODAL", Phase.PAUSED), Step(3_600_000, "FAILURE", Phase.FAILED))
-        await store.submit(
-            lambda adm: TaskRecord(
-                id="m", vendor="demo", kind="x", submitted_at=0.0, steps=paused, notify_hook="http://x"
-            ),
-            None,
-            0.0,
-        )
-        assert await store.claim_due(10.0, 10) == []
-        policy = QueuePolicy("pool", concurrency=1, size=1)
-        updated, _ = await store.extend(
-            "m",
-            lambda old, adm: old.replanned(
-                1,
-                [Step(20_000, "running", Phase.RUNNING), Step(30_000, "done", Phase.SUCCEEDED, 100)],
-                queue="pool",
-                run_start_ms=10_000,
-                owner="carol",
-            ),
-            policy,
-            10.0,
-        )
-        assert [s.status for s in updated.steps] == ["MODAL", "running", "done"] and updated.version == 2
-        assert await store.get("m") == updated
-        assert [r.id for r in await store.records(owner="carol")] == ["m"]  # the indexes follow the record
-        assert await store.records(owner="") == []
-        (claim,) = await store.claim_due(35.0, 10)
-        assert (claim.start, claim.end) == (1, 3)
-        # the resumed task now holds the pool's only worker
-        _, admission = await submit(store, "n", 12.0, policy)
-        assert admission.wait_ms == 18_000
-        with pytest.raises(KeyError):
-            await store.extend("nope", lambda old, adm: old, None, 0.0)
-        with pytest.raises(ValueError, match="keep the task id"):
-            await store.extend("m", lambda old, adm: make("other", 0.0), None, 40.0)
 
     run(redis_url, body)
 

@@ -35,16 +35,15 @@ def make(
     task_id: str, now: float, admission: Admission | None = None, *, hook: str | None = "http://x", **kw: object
 ) -> TaskRecord:
     admission = admission or Admission()
+    fields: dict[str, Any] = {"vendor": "demo", "queue": "pool", **kw}
     return TaskRecord(
         id=task_id,
-        vendor="demo",
         kind="x",
         submitted_at=now,
         steps=plan(wait_ms=admission.wait_ms),
         notify_hook=hook,
         run_start_ms=admission.wait_ms,
-        queue="pool",
-        **kw,  # type: ignore[arg-type]
+        **fields,
     )
 
 

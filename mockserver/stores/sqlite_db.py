@@ -1,4 +1,5 @@
-"""`GroupCommit`: the sqlite writes of concurrent calls, committed together in one transaction.
+"""The sqlite stores' plumbing: `connect` (the file's settings), `write_transaction`, and `GroupCommit`: the
+writes of concurrent calls, committed together in one transaction.
 
 A commit is most of what a small write costs (the WAL append and the write lock). Calls in flight at
 once each need one or two small writes (their repeat counter, their journal entry), so the writes asked
@@ -10,13 +11,45 @@ done. A lone call pays one loop turn of latency; a busy server pays one commit p
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 Write = Callable[[sqlite3.Connection], Any]
+
+
+def connect(path: str, schema: str) -> sqlite3.Connection:
+    """A connection to the store file `path` (its folder made if missing), WAL mode, commits not fsynced
+    (an emulator's state need not survive a power cut), waiting up to 30 s for another process's write
+    lock; the `schema` statements run once, in one transaction."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+    db.execute("PRAGMA busy_timeout = 30000")
+    with contextlib.suppress(sqlite3.OperationalError):  # another process may be switching it too
+        db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = NORMAL")
+    with write_transaction(db, threading.RLock()):
+        for statement in schema.split(";"):
+            if statement.strip():
+                db.execute(statement)
+    return db
+
+
+@contextlib.contextmanager
+def write_transaction(db: sqlite3.Connection, lock: threading.RLock) -> Iterator[sqlite3.Connection]:
+    """One write transaction, holding SQLite's write lock from the start (`BEGIN IMMEDIATE`)."""
+    with lock:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
 
 class GroupCommit:

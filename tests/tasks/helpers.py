@@ -120,12 +120,15 @@ def live_emulator(**overrides: Any) -> Iterator[Live]:
 
 
 class ServerProcess:
-    """`python -m mockserver serve ...` in a subprocess, stopped (and waited for) on exit."""
+    """`python -m mockserver serve ...` (or another server `command`, e.g. replay) in a subprocess,
+    stopped (and waited for) on exit."""
 
-    def __init__(self, *args: str, port: int | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, *args: str, port: int | None = None, env: dict[str, str] | None = None, command: str = "serve"
+    ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [sys.executable, "-m", "mockserver", "serve", "--port", str(self.port), *args]
+        cmd = [sys.executable, "-m", "mockserver", command, "--port", str(self.port), *args]
         self.proc = subprocess.Popen(
             cmd,
             cwd=ROOT,
@@ -135,7 +138,7 @@ class ServerProcess:
         )
         self.http = httpx.Client(base_url=self.url, headers=AUTH, timeout=30.0, trust_env=False)
 
-    def wait_ready(self, timeout: float = 30.0) -> ServerProcess:
+    def wait_ready(self, timeout: float = 60.0) -> ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -60,16 +60,6 @@ class VirtualClock:
         return self.now()
 
     @property
-    def offset(self) -> float:
-        return self._offset
-
-    def reset(self) -> None:
-        """Forget manual advances and restart the real-time part (used by `POST /__mock/reset`)."""
-        with self._lock:
-            self._offset = 0.0
-            self._origin_real = self._mono()
-
-    @property
     def real(self) -> Callable[[], float]:
         """The real-time source (see the class docstring)."""
         return self._mono

@@ -203,7 +203,7 @@ class Faults(RuleBook[Fault]):
     """The active fault rules, as this process last read them from the settings document."""
 
     def __init__(self, seed: int = 0) -> None:
-        super().__init__("fault")
+        super().__init__()
         self.seed = seed
 
 

@@ -177,8 +177,7 @@ R = TypeVar("R")
 class RuleBook(Generic[R]):
     """An ordered, thread-safe set of rules with ids; the newest matching rule wins."""
 
-    def __init__(self, prefix: str) -> None:
-        self._prefix = prefix
+    def __init__(self) -> None:
         self._rules: dict[str, R] = {}
         self._lock = threading.Lock()
 

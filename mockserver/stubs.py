@@ -81,10 +81,7 @@ def parse_stub(rule_id: str, data: Mapping[str, Any], known: KnownOperations | N
 
 
 class Stubs(RuleBook[Stub]):
-    """The active stubs."""
-
-    def __init__(self) -> None:
-        super().__init__("stub")
+    """The active stubs, as this process last read them from the settings document."""
 
     @staticmethod
     def read_dir(folder: str | Path, known: KnownOperations | None = None) -> list[dict[str, Any]]:
